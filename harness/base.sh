@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Make the base kernel tree: Debian's linux-source-6.12 (pinned), unpacked under
+# build/linux as a git repository with one commit tagged "base". Cached: a second
+# run with the same version does nothing.
+#
+# PP_BASE_TARBALL=/path/linux-source-6.12.tar.xz uses a tarball you already have.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+cache=$BUILD/cache
+mkdir -p "$cache"
+
+pick_version() {
+	local avail
+	avail=$(apt-cache madison "$BASE_PKG" 2>/dev/null | awk -F'|' '{gsub(/ /, "", $2); print $2}')
+	if [ -z "$avail" ]; then
+		die "apt knows no $BASE_PKG package. Run 'apt-get update' (harness/deps.sh does), check that
+    bookworm-security is in /etc/apt/sources.list*, or set PP_BASE_TARBALL to a
+    linux-source-6.12.tar.xz you have."
+	fi
+	if grep -qxF "$BASE_PIN" <<<"$avail"; then
+		echo "$BASE_PIN"
+		return
+	fi
+	local newest
+	newest=$(sort -V <<<"$avail" | tail -n 1)
+	say "WARNING: pinned $BASE_PKG $BASE_PIN is no longer in the archive."
+	say "WARNING: falling back to the newest one, $newest. The series was cut against"
+	say "WARNING: $BASE_PIN; if it does not apply, rebase it and update BASE_PIN in harness/lib.sh."
+	echo "$newest"
+}
+
+tarball_from_deb() {
+	local ver=$1 deb tb=$cache/$BASE_PKG-$1.tar.xz
+	if [ ! -s "$tb" ]; then
+		say "downloading $BASE_PKG=$ver (about 150 MB)"
+		(cd "$cache" && apt-get download -q "$BASE_PKG=$ver" >&2)
+		deb=$(ls "$cache/${BASE_PKG}_${ver//:/%3a}_"*.deb)
+		dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/$BASE_PKG.tar.xz" >"$tb.tmp"
+		mv "$tb.tmp" "$tb"
+		rm -f "$deb"
+	fi
+	echo "$tb"
+}
+
+if [ -n "${PP_BASE_TARBALL:-}" ]; then
+	[ -s "$PP_BASE_TARBALL" ] || die "PP_BASE_TARBALL=$PP_BASE_TARBALL does not exist"
+	ver="tarball:$(basename "$PP_BASE_TARBALL")"
+	tb=$PP_BASE_TARBALL
+else
+	ver=$(pick_version)
+	tb=
+fi
+
+if [ -d "$TREE/.git" ] && git -C "$TREE" rev-parse -q --verify "refs/tags/$BASE_TAG" >/dev/null &&
+   [ "$(cat "$BUILD/base-version" 2>/dev/null)" = "$ver" ]; then
+	say "base tree: cached ($ver, $(git -C "$TREE" rev-parse --short "$BASE_TAG"))"
+	exit 0
+fi
+
+[ -n "$tb" ] || tb=$(tarball_from_deb "$ver")
+say "base tree: unpacking $ver into ${TREE#"$TOP"/} (about 1.5 GB)"
+rm -rf "$TREE" "$BUILD/base-version"
+mkdir -p "$TREE"
+tar -xJf "$tb" -C "$TREE" --strip-components=1
+# Debian's tarball ignores everything but debian/ at its top; drop those two lines
+# so git sees the kernel sources.
+sed -i -e '/^\/\*$/d' -e '/^!\/debian\/$/d' "$TREE/.gitignore"
+kver=$(make -s -C "$TREE" kernelversion)
+say "base tree: committing Linux $kver"
+git -C "$TREE" init -q -b "$BASE_TAG-branch"
+git -C "$TREE" config core.autocrlf false
+git -C "$TREE" config gc.auto 0
+git_tree add -A
+git_tree commit -q -m "Linux $kver (Debian $BASE_PKG $ver)" \
+	-m "Unpacked from Debian's $BASE_PKG package; the two Debian packaging lines of .gitignore dropped."
+git_tree tag "$BASE_TAG"
+echo "$ver" >"$BUILD/base-version"
+say "base tree: ready at $(git -C "$TREE" rev-parse --short "$BASE_TAG") (Linux $kver, $ver)"

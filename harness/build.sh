@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Build a kernel from a config profile.
+#
+#   build.sh PROFILE [MAKE TARGET...]
+#
+# PROFILE names harness/kconfig/PROFILE.config; its last "-word" is the ARCH
+# (test-x86_64 -> x86_64). The .config is that fragment plus every .kunitconfig
+# the series adds, run through olddefconfig, and the build stops if olddefconfig
+# dropped any option. Output goes to build/kbuild-PROFILE, compiled through ccache.
+# PP_SRC=DIR builds another checkout (the per-patch worktree) into PP_OUT.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+profile=${1:?usage: build.sh PROFILE [TARGET...]}
+shift
+frag=$HARNESS/kconfig/$profile.config
+[ -f "$frag" ] || die "no config profile $frag"
+arch=${profile##*-}
+src=${PP_SRC:-$TREE}
+out=${PP_OUT:-$BUILD/kbuild-$profile}
+mkdir -p "$out"
+
+frags=("$frag")
+while read -r f; do
+	[ -n "$f" ] && frags+=("$src/$f")
+done < <(git -C "$src" diff --name-only --diff-filter=A "$BASE_TAG" HEAD -- '*.kunitconfig')
+
+cc="ccache gcc"
+command -v ccache >/dev/null || cc=gcc
+mk=(make -C "$src" O="$out" ARCH="$arch" CC="$cc" HOSTCC="$cc" -j"$JOBS"
+    KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026" KBUILD_BUILD_USER=pp KBUILD_BUILD_HOST=pp)
+
+python3 "$HARNESS/kconfig.py" "$src" merge "$out/.config.frag" "${frags[@]}"
+if ! cmp -s "$out/.config.frag" "$out/.config.frag.used" || [ ! -f "$out/.config" ]; then
+	cp "$out/.config.frag" "$out/.config"
+fi
+"${mk[@]}" -s olddefconfig
+if ! python3 "$HARNESS/kconfig.py" "$src" verify "$out/.config" "${frags[@]}"; then
+	die "profile $profile: olddefconfig dropped options (listed above); fix $frag"
+fi
+cp "$out/.config.frag" "$out/.config.frag.used"
+say "build $profile ($arch) in ${out#"$TOP"/}: make ${*:-all}"
+"${mk[@]}" "$@"

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""checkpatch.pl --strict on every patch of the series.
+
+An ERROR fails the patch. A WARNING or CHECK fails it too unless
+harness/checkpatch-allow.txt lists its type for that patch, with the reason.
+
+usage: checkpatch.py TREE PATCH...
+"""
+import fnmatch
+import os
+import re
+import subprocess
+import sys
+
+ALLOW = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                     "checkpatch-allow.txt")
+REPORT = re.compile(r"^(ERROR|WARNING|CHECK):([A-Z0-9_]+): ")
+
+
+def allowlist():
+    rules = []
+    for line in open(ALLOW):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            kind, glob, reason = line.split(None, 2)
+            rules.append((kind, glob, reason))
+    return rules
+
+
+def main():
+    tree, patches = sys.argv[1], sys.argv[2:]
+    rules = allowlist()
+    bad = 0
+    for patch in patches:
+        name = os.path.basename(patch)
+        out = subprocess.run(
+            ["perl", "scripts/checkpatch.pl", "--strict", "--show-types", "--no-summary",
+             "--color=never", os.path.abspath(patch)],
+            cwd=tree, capture_output=True, text=True).stdout
+        blocks = out.split("\n\n")
+        failed, allowed = [], []
+        for block in blocks:
+            m = REPORT.match(block)
+            if not m:
+                continue
+            level, kind = m.groups()
+            rule = next((r for r in rules if r[0] == kind and fnmatch.fnmatch(name, r[1])), None)
+            if level != "ERROR" and rule:
+                allowed.append(f"{level}:{kind} allowed: {rule[2]}")
+            else:
+                failed.append(block)
+        for a in allowed:
+            print(f"  {name}: {a}")
+        print(f"{'FAIL' if failed else 'PASS'} checkpatch --strict: {name}")
+        for block in failed:
+            print(block)
+        bad += bool(failed)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

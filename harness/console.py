@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Read a test kernel's console: splats, KUnit results, selftest results.
+
+  console.py TREE LOG [--allow REGEX]...
+
+Prints one "PASS name" / "FAIL name" line per KUnit case (parsed with the tree's
+own tools/testing/kunit parser), per selftest case (its TAP lines, or the program
+as one case when it prints none) and for the console scan, each failure with its
+evidence. Appends those lines to $PP_RESULTS when set. Exit 1 on any failure.
+"""
+import argparse
+import os
+import re
+import sys
+
+# A line matching any of these fails the run, unless an --allow pattern matches it.
+SPLAT = re.compile(
+    r"\bBUG: |\bWARNING: |\bOops\b|general protection fault|Kernel panic|UBSAN:|"
+    r"INFO: task .* blocked for more than|kmemleak: .*new suspected memory leak|"
+    r"stalled pool shutdown|DMA-API: |\bcut here\b")
+TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\] ")
+SELFTEST_END = re.compile(r"^PPVM: selftest-end (\S+) rc=(\d+) dma-errors=(-?\d+)")
+TAP_RESULT = re.compile(r"^\s*(not ok|ok) \d+ (?:- )?([^#]*?)\s*(#\s*(SKIP|skip).*)?$")
+
+
+class Results:
+    def __init__(self):
+        self.lines = []
+
+    def add(self, ok, name, evidence=""):
+        self.lines.append(f"{'PASS' if ok else 'FAIL'} {name}")
+        print(self.lines[-1])
+        if not ok and evidence:
+            print(evidence.rstrip("\n"))
+
+
+def scan(lines, allow, res, name):
+    hits = []
+    for i, line in enumerate(lines):
+        text = TIMESTAMP.sub("", line)
+        if SPLAT.search(text) and not any(a.search(text) for a in allow):
+            hits.append(i)
+    evidence = []
+    shown_until = -1
+    for i in hits[:6]:
+        if i <= shown_until:
+            continue
+        shown_until = i + 30
+        evidence.append(f"---- console line {i + 1} ----")
+        evidence.extend(l.rstrip("\n") for l in lines[max(0, i - 3):shown_until])
+    res.add(not hits, name, "\n".join(evidence) + (f"\n({len(hits)} lines matched)" if hits else ""))
+
+
+def kunit(tree, lines, res):
+    sys.path.insert(0, os.path.join(tree, "tools/testing/kunit"))
+    import kunit_parser
+    from kunit_parser import TestStatus
+
+    body = [l for l in lines if not l.startswith("PPVM: ")]
+    top = kunit_parser.parse_run_tests(body)
+    if top.status in (TestStatus.FAILURE_TO_PARSE_TESTS, TestStatus.NO_TESTS):
+        res.add(False, "kunit: results parsed", "\n".join(top.log + top.errors if hasattr(top, "errors") else top.log))
+        return
+
+    def walk(test, prefix):
+        if not test.subtests:
+            status = test.status
+            if status == TestStatus.SKIPPED:
+                print(f"SKIP {prefix}")
+                return
+            res.add(status == TestStatus.SUCCESS, prefix, "\n".join(test.log))
+            return
+        for sub in test.subtests:
+            walk(sub, f"{prefix}.{sub.name}" if prefix else sub.name)
+
+    for suite in top.subtests:
+        walk(suite, f"kunit: {suite.name}")
+
+
+def selftests(lines, guest_dir, res):
+    for line in lines:
+        m = SELFTEST_END.match(line)
+        if not m:
+            continue
+        test, rc, dma = m.group(1), int(m.group(2)), int(m.group(3))
+        log_path = os.path.join(guest_dir, test.replace("/", "_") + ".log")
+        out = open(log_path, errors="replace").read() if os.path.exists(log_path) else ""
+        cases = [TAP_RESULT.match(l) for l in out.splitlines()]
+        cases = [c for c in cases if c]
+        for c in cases:
+            if c.group(3):
+                print(f"SKIP selftest: {test}: {c.group(2)}")
+            else:
+                res.add(c.group(1) == "ok", f"selftest: {test}: {c.group(2)}", out[-3000:])
+        if rc == 4 and not cases:
+            print(f"SKIP selftest: {test}")
+        elif rc != 0 and rc != 4 or not cases:
+            res.add(rc == 0, f"selftest: {test}: exit code", f"exit code {rc}\n{out[-3000:]}")
+        res.add(dma == 0, f"selftest: {test}: DMA-API error_count unchanged",
+                f"DMA-API error_count grew by {dma} during {test}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("tree")
+    ap.add_argument("log")
+    ap.add_argument("--name", default="vm")
+    ap.add_argument("--guest-dir")
+    ap.add_argument("--allow", action="append", default=[])
+    ap.add_argument("--no-kunit", action="store_true")
+    args = ap.parse_args()
+    lines = open(args.log, errors="replace").read().splitlines()
+    res = Results()
+    scan(lines, [re.compile(a) for a in args.allow], res,
+         f"{args.name}: console free of KASAN/lockdep/WARN/BUG/DMA-API/stalled-pool reports")
+    boot = [l for l in lines if l.startswith("PPVM: boot-dma-errors ")]
+    if boot:
+        n = int(boot[0].split()[-1])
+        res.add(n == 0, f"{args.name}: DMA-API error_count 0 after boot and KUnit",
+                f"error_count is {n}")
+    if not args.no_kunit:
+        kunit(args.tree, lines, res)
+    if args.guest_dir:
+        selftests(lines, args.guest_dir, res)
+    if os.environ.get("PP_RESULTS"):
+        with open(os.environ["PP_RESULTS"], "a") as f:
+            f.write("".join(l + "\n" for l in res.lines))
+    return 1 if any(l.startswith("FAIL") for l in res.lines) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+# Shared settings and helpers for the harness scripts. Source it; do not run it.
+# shellcheck shell=bash
+
+HARNESS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$HARNESS/.." && pwd)
+BUILD=${PP_BUILD:-$TOP/build}
+TREE=$BUILD/linux            # the kernel git tree (base commit + series)
+LOGS=$BUILD/logs
+mkdir -p "$BUILD" "$LOGS"
+
+# The base: Debian's kernel source package, pinned.
+BASE_PKG=linux-source-6.12
+BASE_PIN=6.12.117-1~deb12u1
+BASE_TAG=base
+
+# The one identity every patch of the series carries (author and Signed-off-by).
+# Whoever submits the series upstream re-signs it as themselves.
+SERIES_NAME="page_pool inflight series"
+SERIES_EMAIL="pp-inflight@example.org"
+SERIES_BRANCH=series
+
+# Files the series adds are mirrored in the repo under these top-level folders.
+MIRROR_DIRS="net include tools/testing/selftests/net Documentation"
+
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/pp-series-ccache}
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-15G}
+JOBS=${JOBS:-$(nproc)}
+
+T0=${T0:-$(date +%s)}
+export T0
+
+elapsed() { local s=$(( $(date +%s) - T0 )); printf '%02d:%02d' $((s / 60)) $((s % 60)); }
+say() { printf '[%s] %s\n' "$(elapsed)" "$*" >&2; }
+die() { printf '[%s] ERROR: %s\n' "$(elapsed)" "$*" >&2; exit 1; }
+
+# stage NAME CMD...: run a step with its output in $LOGS/NAME.log, report time and result.
+# On failure the log's tail is shown so the reason is on screen, not only in a file.
+stage() {
+	local name=$1 log="$LOGS/$1.log" s rc=0
+	shift
+	s=$(date +%s)
+	say "$name: start (log: ${log#"$TOP"/})"
+	"$@" >"$log" 2>&1 || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		tail -n 40 "$log" >&2
+		say "$name: FAILED after $(( $(date +%s) - s ))s (rc=$rc, full log: $log)"
+		return "$rc"
+	fi
+	say "$name: ok in $(( $(date +%s) - s ))s"
+}
+
+git_tree() { git -C "$TREE" -c user.name="$SERIES_NAME" -c user.email="$SERIES_EMAIL" "$@"; }
+
+# Results of tests and checks, one "PASS name" / "FAIL name" line each.
+RESULTS=${PP_RESULTS:-$BUILD/results.txt}
+export PP_RESULTS=$RESULTS
+
+# check NAME CMD...: run a check like stage(), then keep its verdicts. A check
+# prints its own PASS/FAIL lines (one per case); one that printed none counts
+# as a single case named NAME, passed or failed by its exit code.
+check() {
+	local name=$1 rc=0 log="$LOGS/$1.log"
+	stage "$@" || rc=$?
+	if grep -qE '^(PASS|FAIL) ' "$log"; then
+		grep -E '^(PASS|FAIL) ' "$log" >>"$RESULTS"
+		if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$log"; then
+			echo "FAIL $name: exit code $rc" >>"$RESULTS"
+		fi
+	elif [ "$rc" -eq 0 ]; then
+		echo "PASS $name" >>"$RESULTS"
+	else
+		echo "FAIL $name" >>"$RESULTS"
+	fi
+	return 0
+}
+
+summary() {
+	local pass fail
+	pass=$(grep -c '^PASS ' "$RESULTS" || true)
+	fail=$(grep -c '^FAIL ' "$RESULTS" || true)
+	if [ "$fail" -gt 0 ]; then
+		echo "failed:"
+		grep '^FAIL ' "$RESULTS" | sed 's/^/  /'
+	fi
+	echo "total time $(elapsed); results in ${RESULTS#"$TOP"/}, logs in ${LOGS#"$TOP"/}/"
+	echo "$pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Boot a test kernel under QEMU and run tests in it.
+#
+#   vm.sh NAME BZIMAGE [SELFTEST...]
+#
+# The guest's root is the host's / over 9p (read-only), so the guest runs the
+# same python3, ip and selftest files as the host without building an image;
+# harness/guest/init.sh is its PID 1. SELFTESTs are paths below the kernel tree.
+# Console: build/vm/NAME/console.log. A guest still running after PP_VM_TIMEOUT
+# seconds (default 1500) is killed and its last console lines are shown.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+name=${1:?usage: vm.sh NAME BZIMAGE [SELFTEST...]}
+kernel=${2:?usage: vm.sh NAME BZIMAGE [SELFTEST...]}
+shift 2
+run=$BUILD/vm/$name
+rm -rf "$run"
+mkdir -p "$run/guest"
+console=$run/console.log
+
+# KVM only where a probe shows it works: /dev/kvm can exist without nested
+# virtualisation, and then QEMU aborts or hangs. The answer is kept per host boot.
+accel() {
+	local probe=$BUILD/kvm-probe boot
+	boot=$(cat /proc/sys/kernel/random/boot_id)
+	if [ ! -f "$probe" ] || [ "$(head -n 1 "$probe")" != "$boot" ]; then
+		local ok=no
+		if [ -w /dev/kvm ] && timeout -k 5 30 qemu-system-x86_64 -enable-kvm -cpu host -m 512 \
+			-display none -serial stdio -monitor none -no-reboot -kernel "$kernel" \
+			-append "console=ttyS0 panic=-1 init=/pp-no-such-init" 2>&1 </dev/null |
+			grep -q "No working init found\|Kernel panic"; then
+			ok=yes
+		fi
+		printf '%s\n%s\n' "$boot" "$ok" >"$probe"
+	fi
+	if [ "$(tail -n 1 "$probe")" = yes ]; then
+		echo "-enable-kvm -cpu host"
+	else
+		echo "-accel tcg,thread=multi -cpu max"
+	fi
+}
+
+tests=$*
+cmdline="console=ttyS0 root=/dev/root rootfstype=9p ro"
+cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144"
+cmdline+=" init=$HARNESS/guest/init.sh panic=-1 kasan.fault=report"
+cmdline+=" pp_tree=$TREE pp_tests=${tests// /,}"
+acc=$(accel)
+say "vm $name: booting $(basename "$kernel") (${acc%% *}), console: ${console#"$TOP"/}"
+# shellcheck disable=SC2086
+qemu=(qemu-system-x86_64 $acc -machine q35 -smp 2 -m 3G -bios qboot.rom
+	-display none -monitor none -no-reboot -serial "file:$console"
+	-kernel "$kernel"
+	-fsdev local,id=root,path=/,readonly=on,security_model=none
+	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root
+	-fsdev "local,id=out,path=$run/guest,security_model=none"
+	-device virtio-9p-pci,fsdev=out,mount_tag=ppout
+	-netdev hubport,id=hub0p0,hubid=0
+	-device virtio-net-pci,netdev=hub0p0,mac=52:54:00:12:34:56
+	-append "$cmdline")
+rc=0
+timeout -k 10 "${PP_VM_TIMEOUT:-1500}" "${qemu[@]}" </dev/null >"$run/qemu.log" 2>&1 || rc=$?
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	echo "---- last console lines of $name ----" >&2
+	tail -n 30 "$console" >&2
+	die "vm $name: no poweroff within ${PP_VM_TIMEOUT:-1500}s, QEMU killed (console: $console)"
+fi
+if ! grep -q '^PPVM: done' "$console"; then
+	cat "$run/qemu.log" >&2
+	echo "---- last console lines of $name ----" >&2
+	tail -n 30 "$console" >&2
+	die "vm $name: the guest did not finish its tests (QEMU exit $rc)"
+fi
+say "vm $name: finished"

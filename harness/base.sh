@@ -72,7 +72,9 @@ git -C "$TREE" init -q -b "$BASE_TAG-branch"
 git -C "$TREE" config core.autocrlf false
 git -C "$TREE" config gc.auto 0
 git_tree add -A
-git_tree commit -q -m "Linux $kver (Debian $BASE_PKG $ver)" \
+# Fixed dates make the base commit's hash depend on the sources alone, so the
+# cover letter's base-commit line names the same commit on every machine.
+GIT_AUTHOR_DATE="$BASE_DATE" GIT_COMMITTER_DATE="$BASE_DATE" git_tree commit -q -m "Linux $kver (Debian $BASE_PKG $ver)" \
 	-m "Unpacked from Debian's $BASE_PKG package; the two Debian packaging lines of .gitignore dropped."
 git_tree tag "$BASE_TAG"
 echo "$ver" >"$BUILD/base-version"

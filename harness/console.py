@@ -6,7 +6,7 @@
 Prints one "PASS name" / "FAIL name" line per KUnit case (parsed with the tree's
 own tools/testing/kunit parser), per selftest case (its TAP lines, or the program
 as one case when it prints none) and for the console scan, each failure with its
-evidence. Appends those lines to $PP_RESULTS when set. Exit 1 on any failure.
+evidence. Exit 1 on any failure.
 """
 import argparse
 import os
@@ -122,9 +122,6 @@ def main():
         kunit(args.tree, lines, res)
     if args.guest_dir:
         selftests(lines, args.guest_dir, res)
-    if os.environ.get("PP_RESULTS"):
-        with open(os.environ["PP_RESULTS"], "a") as f:
-            f.write("".join(l + "\n" for l in res.lines))
     return 1 if any(l.startswith("FAIL") for l in res.lines) else 0
 
 

@@ -2,8 +2,8 @@
 """Carry the hand-written subject and text of the cover letter into a fresh one.
 
 git format-patch writes a cover letter with placeholders. This replaces them with
-the subject and blurb of the cover letter already in patches/ (if any), and makes
-sure the text names the base the series is cut against.
+the subject, text and date of the cover letter already in patches/ (if any), and
+makes sure the text names the base the series is cut against.
 
 usage: cover_letter.py NEW OLD BASE_VERSION
 """
@@ -35,7 +35,11 @@ def main():
     except FileNotFoundError:
         old = ""
     head, _, _, rest = split(new)
-    _, subject, blurb, _ = split(old) if old else ("", SUBJECT_PH, BLURB_PH, "")
+    old_head, subject, blurb, _ = split(old) if old else ("", SUBJECT_PH, BLURB_PH, "")
+    # Keep the letter's date, so that an export with nothing changed changes nothing.
+    date = re.search(r"^Date: .*$", old_head, re.M)
+    if date:
+        head = re.sub(r"^Date: .*$", lambda _: date.group(0), head, count=1, flags=re.M)
     base_line = f"Base: Debian linux-source-6.12 {base}"
     if not re.search(r"^Base: ", blurb, re.M):
         blurb = blurb + "\n\n" + base_line

@@ -12,6 +12,7 @@ mkdir -p "$BUILD" "$LOGS"
 BASE_PKG=linux-source-6.12
 BASE_PIN=6.12.117-1~deb12u1
 BASE_TAG=base
+BASE_DATE="2026-01-01T00:00:00Z"
 
 # The one identity every patch of the series carries (author and Signed-off-by).
 # Whoever submits the series upstream re-signs it as themselves.

@@ -54,7 +54,7 @@ cmd_export() {
 	[ -z "$(git -C "$TREE" status --porcelain --untracked-files=no)" ] ||
 		die "build/linux has uncommitted changes: commit them to the series branch first"
 	rm -rf "$out"
-	git -C "$TREE" format-patch -q --cover-letter --zero-commit --no-signature \
+	git_tree format-patch -q --cover-letter --zero-commit --no-signature \
 		--base="$BASE_TAG" -o "$out" "$BASE_TAG..$SERIES_BRANCH"
 	python3 "$HARNESS/cover_letter.py" "$out/0000-cover-letter.patch" \
 		"$TOP/patches/0000-cover-letter.patch" "$(cat "$BUILD/base-version")"

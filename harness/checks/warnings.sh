@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# sparse (C=2) with W=1, and kernel-doc -Wall, on what the series touches,
+# compared with the base so that only warnings the series adds count.
+# The base side is built once in its own worktree (build/base-wt) and cached.
+# Run after checks/bisect.sh, which leaves the series head built in build/bisect-wt.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+
+profile=bisect-x86_64
+head_src=$BUILD/bisect-wt head_out=$BUILD/kbuild-$profile
+base_src=$BUILD/base-wt base_out=$BUILD/kbuild-$profile-base
+[ -d "$head_src" ] || die "run checks/bisect.sh first"
+if [ ! -e "$base_src/.git" ]; then
+	git -C "$TREE" worktree prune
+	git -C "$TREE" worktree add -q --detach "$base_src" "$BASE_TAG"
+fi
+git -C "$head_src" checkout -q --detach "$SERIES_BRANCH"
+
+touched() { git -C "$TREE" diff --name-only --diff-filter=AM "$BASE_TAG" "$SERIES_BRANCH" -- "$@" ':!tools' ':!Documentation'; }
+
+# Warnings of one build of OBJ in SRC/OUT, without line numbers so that moved
+# code compares equal.
+warnings_of() {
+	local src=$1 out=$2 obj=$3
+	rm -f "$out/$obj"
+	make -C "$src" O="$out" ARCH=x86_64 CC="ccache gcc" C=2 W=1 -j"$JOBS" "$obj" 2>&1 |
+		grep -E '(warning|error):' | sed -E 's/:[0-9]+(:[0-9]+)?:/:/' | sort || true
+}
+
+# Make the base output folder ready for single-object builds.
+if [ ! -f "$base_out/.config" ] || ! cmp -s "$head_out/.config" "$base_out/.config.from"; then
+	mkdir -p "$base_out"
+	cp "$head_out/.config" "$base_out/.config"
+	cp "$head_out/.config" "$base_out/.config.from"
+	make -C "$base_src" O="$base_out" ARCH=x86_64 CC="ccache gcc" -s olddefconfig
+	make -C "$base_src" O="$base_out" ARCH=x86_64 CC="ccache gcc" -j"$JOBS" -s prepare
+fi
+
+fail=0
+for f in $(touched '*.c'); do
+	obj=${f%.c}.o
+	new=$(warnings_of "$head_src" "$head_out" "$obj")
+	old=
+	if [ -f "$base_src/$f" ]; then
+		cache=$base_out/.warn-$(echo "$obj" | tr / _)
+		[ -f "$cache" ] || warnings_of "$base_src" "$base_out" "$obj" >"$cache"
+		old=$(cat "$cache")
+	fi
+	added=$(comm -13 <(echo "$old") <(echo "$new") | sed '/^$/d')
+	if [ -n "$added" ]; then
+		echo "FAIL sparse and W=1 add no warning: $obj"
+		echo "$added" | sed 's/^/  /'
+		fail=1
+	else
+		echo "PASS sparse and W=1 add no warning: $obj"
+	fi
+done
+
+for f in $(touched '*.c' '*.h'); do
+	new=$("$head_src/scripts/kernel-doc" -none -Wall "$head_src/$f" 2>&1 |
+		sed -E -e "s#$head_src/##" -e 's/:[0-9]+:/:/' | sort)
+	old=
+	[ -f "$base_src/$f" ] && old=$("$base_src/scripts/kernel-doc" -none -Wall "$base_src/$f" 2>&1 |
+		sed -E -e "s#$base_src/##" -e 's/:[0-9]+:/:/' | sort)
+	added=$(comm -13 <(echo "$old") <(echo "$new") | sed '/^$/d')
+	if [ -n "$added" ]; then
+		echo "FAIL kernel-doc -Wall adds no warning: $f"
+		echo "$added" | sed 's/^/  /'
+		fail=1
+	else
+		echo "PASS kernel-doc -Wall adds no warning: $f"
+	fi
+done
+exit "$fail"

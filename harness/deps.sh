@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install what the harness needs from Debian's archive (Debian 12, as root).
+# Quick when everything is there already.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+pkgs=(build-essential flex bison bc cpio kmod libelf-dev libssl-dev rsync xz-utils
+      python3 python3-yaml ccache sparse dwarves git perl
+      qemu-system-x86 qemu-system-data busybox-static iproute2 ethtool procps)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	[ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]}; run as root or install them"
+	say "installing ${missing[*]}"
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# apt-cache needs package lists to find the base package.
+if ! apt-cache show "$BASE_PKG" >/dev/null 2>&1; then
+	apt-get update -q
+fi
+say "dependencies: all installed"

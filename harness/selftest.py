@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Tests of the harness itself: each checker must fail on a crafted bad input.
+
+Prints "PASS name" / "FAIL name" per case; needs the base tree (build/linux) for
+the kernel's own KUnit parser, Kconfig parser and checkpatch.pl.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+HARNESS = os.path.dirname(os.path.abspath(__file__))
+TREE = os.environ.get("PP_TREE", os.path.join(os.path.dirname(HARNESS), "build", "linux"))
+results = []
+
+
+def run(*cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+def case(fn):
+    try:
+        ok, detail = fn()
+    except Exception as e:  # a crash of a case is its failure
+        ok, detail = False, repr(e)
+    print(f"{'PASS' if ok else 'FAIL'} harness: {fn.__doc__.strip()}")
+    if not ok:
+        print("  " + str(detail).replace("\n", "\n  "))
+    results.append(ok)
+
+
+def console(text, *args):
+    with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as f:
+        f.write(text)
+    try:
+        return run(sys.executable, os.path.join(HARNESS, "console.py"), TREE, f.name, *args)
+    finally:
+        os.unlink(f.name)
+
+
+KTAP_OK = """[    1.0] KTAP version 1
+[    1.0] 1..1
+[    1.0]     KTAP version 1
+[    1.0]     # Subtest: demo
+[    1.0]     1..2
+[    1.0]     ok 1 first
+[    1.0]     ok 2 second
+[    1.0] ok 1 demo
+PPVM: boot-dma-errors 0
+"""
+
+
+def t_clean():
+    """a clean console with passing KUnit cases passes"""
+    r = console(KTAP_OK)
+    return r.returncode == 0 and "PASS kunit: demo.second" in r.stdout, r.stdout + r.stderr
+
+
+def t_warn():
+    """a WARN on the console fails the run and is shown"""
+    r = console(KTAP_OK + "[    2.0] WARNING: CPU: 0 PID: 1 at net/core/page_pool.c:1 x+0x1/0x2\n")
+    return r.returncode == 1 and "page_pool.c:1" in r.stdout, r.stdout
+
+
+def t_splats():
+    """KASAN, lockdep, DMA-API and stalled-pool reports each fail the run"""
+    for line in ("BUG: KASAN: slab-use-after-free in page_pool_put",
+                 "WARNING: possible circular locking dependency detected",
+                 "DMA-API: netdevsim: device driver has pending DMA allocations while released from device [count=4]",
+                 "page_pool_release_retry() stalled pool shutdown: id 3, 1 inflight 60 sec"):
+        r = console(KTAP_OK + f"[    3.0] {line}\n")
+        if r.returncode != 1:
+            return False, f"not caught: {line}\n{r.stdout}"
+    return True, ""
+
+
+def t_allow():
+    """an --allow pattern lets exactly the named report through"""
+    warn = "[    2.0] WARNING: CPU: 0 PID: 1 at arch/um/drivers/virt-pci.c:1 um_pci_init\n"
+    r = console(KTAP_OK + warn, "--allow", r"at arch/um/drivers/virt-pci\.c")
+    r2 = console(KTAP_OK + warn + "[ 3.0] BUG: KASAN: x\n", "--allow", r"at arch/um/drivers/virt-pci\.c")
+    return r.returncode == 0 and r2.returncode == 1, r.stdout + r2.stdout
+
+
+def t_kunit_fail():
+    """a failing KUnit case fails by name"""
+    r = console(KTAP_OK.replace("    ok 2 second", "    not ok 2 second").replace("ok 1 demo", "not ok 1 demo"))
+    return r.returncode == 1 and "FAIL kunit: demo.second" in r.stdout, r.stdout
+
+
+def t_kunit_missing():
+    """a console without KTAP fails: a run that ran no KUnit test is no pass"""
+    r = console("[ 1.0] Linux version 6.12\nPPVM: boot-dma-errors 0\n")
+    return r.returncode == 1 and "FAIL kunit: results parsed" in r.stdout, r.stdout
+
+
+def t_dma_errors():
+    """DMA-API errors counted during boot or a selftest fail the run"""
+    with tempfile.TemporaryDirectory() as d:
+        open(os.path.join(d, "t_x.sh.log"), "w").write("TAP version 13\n1..1\nok 1 x\n")
+        r = console(KTAP_OK + "PPVM: selftest-end t/x.sh rc=0 dma-errors=2\n", "--guest-dir", d)
+        r2 = console(KTAP_OK.replace("boot-dma-errors 0", "boot-dma-errors 1"))
+    return (r.returncode == 1 and "FAIL selftest: t/x.sh: DMA-API" in r.stdout and
+            r2.returncode == 1), r.stdout + r2.stdout
+
+
+def t_selftest_fail():
+    """a selftest's failing TAP case, or its non-zero exit, fails"""
+    with tempfile.TemporaryDirectory() as d:
+        open(os.path.join(d, "t_x.sh.log"), "w").write("TAP version 13\n1..2\nok 1 a\nnot ok 2 b\n")
+        r = console(KTAP_OK + "PPVM: selftest-end t/x.sh rc=1 dma-errors=0\n", "--guest-dir", d)
+    return r.returncode == 1 and "FAIL selftest: t/x.sh: b" in r.stdout, r.stdout
+
+
+def t_kconfig():
+    """an option olddefconfig dropped is named and fails the build"""
+    with tempfile.TemporaryDirectory() as d:
+        frag, cfg = os.path.join(d, "f"), os.path.join(d, "c")
+        open(frag, "w").write("CONFIG_NET=y\nCONFIG_PP_NO_SUCH_OPTION=y\n# CONFIG_FOO is not set\n")
+        open(cfg, "w").write("CONFIG_NET=y\n")
+        r = run(sys.executable, os.path.join(HARNESS, "kconfig.py"), TREE, "verify", cfg, frag)
+        open(cfg, "w").write("CONFIG_NET=y\nCONFIG_PP_NO_SUCH_OPTION=y\n")
+        r2 = run(sys.executable, os.path.join(HARNESS, "kconfig.py"), TREE, "verify", cfg, frag)
+    return (r.returncode == 1 and "CONFIG_PP_NO_SUCH_OPTION=y" in r.stdout and
+            r2.returncode == 0), r.stdout + r2.stdout
+
+
+BAD_PATCH = """From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001
+From: A <a@example.org>
+Date: Thu, 1 Jan 2026 00:00:00 +0000
+Subject: [PATCH] net: demo
+
+A demo.
+
+Signed-off-by: A <a@example.org>
+---
+ net/core/dev.c | 1 +
+ 1 file changed, 1 insertion(+)
+
+diff --git a/net/core/dev.c b/net/core/dev.c
+--- a/net/core/dev.c
++++ b/net/core/dev.c
+@@ -1,3 +1,4 @@
+ // SPDX-License-Identifier: GPL-2.0-or-later
++int pp_demo=1 ;
+ /*
+  *      NET3    Protocol independent device support routines.
+"""
+
+
+def t_checkpatch():
+    """checkpatch --strict errors fail the patch that has them"""
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, "0001-net-demo.patch")
+        open(p, "w").write(BAD_PATCH)
+        r = run(sys.executable, os.path.join(HARNESS, "checks", "checkpatch.py"), TREE, p)
+    return r.returncode == 1 and "FAIL checkpatch --strict: 0001-net-demo.patch" in r.stdout, r.stdout
+
+
+def t_cover_letter():
+    """export keeps the cover letter's subject and text and names the base"""
+    fresh = ("From 0 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.org>\nDate: x\n"
+             "Subject: [PATCH 0/2] *** SUBJECT HERE ***\n\n*** BLURB HERE ***\n\n"
+             "A (2):\n  one\n  two\n\n 1 file changed\n\nbase-commit: abc\n")
+    old = fresh.replace("*** SUBJECT HERE ***", "page_pool: demo").replace(
+        "*** BLURB HERE ***", "Hand-written text.\n\nBase: Debian linux-source-6.12 old")
+    with tempfile.TemporaryDirectory() as d:
+        n, o = os.path.join(d, "new"), os.path.join(d, "old")
+        open(n, "w").write(fresh)
+        open(o, "w").write(old.replace("A (2):\n  one\n  two", "A (1):\n  one"))
+        run(sys.executable, os.path.join(HARNESS, "cover_letter.py"), n, o, "6.12.117-1~deb12u1")
+        out = open(n).read()
+    ok = ("Subject: [PATCH 0/2] page_pool: demo" in out and "Hand-written text." in out and
+          "Base: Debian linux-source-6.12 6.12.117-1~deb12u1" in out and "  two" in out and
+          "***" not in out)
+    return ok, out
+
+
+for t in (t_clean, t_warn, t_splats, t_allow, t_kunit_fail, t_kunit_missing, t_dma_errors,
+          t_selftest_fail, t_kconfig, t_checkpatch, t_cover_letter):
+    case(t)
+sys.exit(0 if all(results) else 1)

@@ -1,0 +1,21 @@
+# Build the x86_64 test kernel and run the KUnit suites and selftests in QEMU.
+# Sourced by run-main.sh and run-tests.sh after the series is applied.
+# shellcheck shell=bash
+
+selftests=()
+while read -r t _; do
+	case "$t" in ''|'#'*) continue ;; esac
+	selftests+=("$t")
+done <"$HARNESS/selftests.list"
+
+if stage build-test-kernel "$HARNESS/build.sh" test-x86_64; then
+	if stage vm-x86_64 "$HARNESS/vm.sh" x86_64 "$BUILD/kbuild-test-x86_64/arch/x86/boot/bzImage" "${selftests[@]}"; then
+		check results-x86_64 python3 "$HARNESS/console.py" "$TREE" "$BUILD/vm/x86_64/console.log" \
+			--name "vm x86_64" --guest-dir "$BUILD/vm/x86_64/guest"
+		sed -n 's/^\(PASS\|FAIL\|SKIP\) /  \1 /p' "$LOGS/results-x86_64.log" >&2
+	else
+		echo "FAIL vm x86_64: the guest ran to the end" >>"$RESULTS"
+	fi
+else
+	echo "FAIL test kernel builds (test-x86_64)" >>"$RESULTS"
+fi

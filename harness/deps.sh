@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(build-essential flex bison bc cpio kmod libelf-dev libssl-dev rsync xz-utils
       python3 python3-yaml ccache sparse dwarves git perl
-      qemu-system-x86 qemu-system-data busybox-static iproute2 ethtool procps)
+      qemu-system-x86 qemu-system-data busybox-static iproute2 ethtool procps udev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

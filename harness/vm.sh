@@ -52,7 +52,7 @@ say "vm $name: booting $(basename "$kernel") (${acc%% *}), console: ${console#"$
 qemu=(qemu-system-x86_64 $acc -machine q35 -smp 2 -m 3G -bios qboot.rom
 	-display none -monitor none -no-reboot -serial "file:$console"
 	-kernel "$kernel"
-	-fsdev local,id=root,path=/,readonly=on,security_model=none
+	-fsdev local,id=root,path=/,readonly=on,security_model=none,multidevs=remap
 	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root
 	-fsdev "local,id=out,path=$run/guest,security_model=none"
 	-device virtio-9p-pci,fsdev=out,mount_tag=ppout

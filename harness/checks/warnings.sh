@@ -19,12 +19,18 @@ git -C "$head_src" checkout -q --detach "$SERIES_BRANCH"
 touched() { git -C "$TREE" diff --name-only --diff-filter=AM "$BASE_TAG" "$SERIES_BRANCH" -- "$@" ':!tools' ':!Documentation'; }
 
 # Warnings of one build of OBJ in SRC/OUT, without line numbers so that moved
-# code compares equal.
+# code compares equal. Fails unless both the compiler and sparse ran on it.
 warnings_of() {
-	local src=$1 out=$2 obj=$3
+	local src=$1 out=$2 obj=$3 log
+	log=$(mktemp)
 	rm -f "$out/$obj"
-	make -C "$src" O="$out" ARCH=x86_64 CC="ccache gcc" C=2 W=1 -j"$JOBS" "$obj" 2>&1 |
-		grep -E '(warning|error):' | sed -E 's/:[0-9]+(:[0-9]+)?:/:/' | sort || true
+	make -C "$src" O="$out" ARCH=x86_64 CC="ccache gcc" C=2 W=1 -j"$JOBS" "$obj" >"$log" 2>&1 || true
+	if ! grep -qE "^  CC +$obj\$" "$log" || ! grep -qE "^  CHECK +.*/${obj%.o}\.c\$" "$log"; then
+		echo "error: the compiler or sparse did not run on $obj:"
+		tail -n 5 "$log"
+	fi
+	grep -E '(warning|error):' "$log" | sed -E 's/:[0-9]+(:[0-9]+)?:/:/' | sort || true
+	rm -f "$log"
 }
 
 # Make the base output folder ready for single-object builds.

@@ -193,8 +193,8 @@ static void pp_test_destroy_unmaps_inflight(struct kunit *test)
 	struct pp_test *t = test->priv;
 	struct page_pool *pool = t->pool;
 	struct page **pages;
+	int maps, unmaps;
 	unsigned int i;
-	int maps;
 
 	KUNIT_ASSERT_NOT_NULL(test, pool);
 	pages = kunit_kcalloc(test, n, sizeof(*pages), GFP_KERNEL);
@@ -208,13 +208,17 @@ static void pp_test_destroy_unmaps_inflight(struct kunit *test)
 	KUNIT_EXPECT_GE(test, maps, n);
 
 	pp_test_destroy(t);
-	KUNIT_EXPECT_EQ(test, atomic_read(&t->unmaps), maps);
+	unmaps = atomic_read(&t->unmaps);
+	KUNIT_EXPECT_EQ_MSG(test, unmaps, maps,
+			    "destroy left %d pages mapped", maps - unmaps);
 
 	/* The pool lives on until its last page is back, as drivers expect. */
 	for (i = 0; i < n; i++)
 		page_pool_put_full_page(pool, pages[i], false);
-	KUNIT_EXPECT_EQ(test, atomic_read(&t->maps), maps);
-	KUNIT_EXPECT_EQ(test, atomic_read(&t->unmaps), maps);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&t->maps), maps,
+			    "DMA map after page_pool_destroy() returned");
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&t->unmaps), unmaps,
+			    "DMA unmap after page_pool_destroy() returned");
 }
 
 static struct kunit_case pp_test_cases[] = {
@@ -231,6 +235,7 @@ static struct kunit_suite pp_test_suite = {
 	.exit		= pp_test_exit,
 	.test_cases	= pp_test_cases,
 };
+
 kunit_test_suite(pp_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests for the page_pool DMA mapping life cycle");

@@ -17,7 +17,7 @@ import sys
 SPLAT = re.compile(
     r"\bBUG: |\bWARNING: |\bOops\b|general protection fault|Kernel panic|UBSAN:|"
     r"INFO: task .* blocked for more than|kmemleak: .*new suspected memory leak|"
-    r"stalled pool shutdown|DMA-API: |\bcut here\b")
+    r"stalled pool shutdown|DMA-API: ")
 # DMA-API debug's informational lines at boot; its errors are WARNs.
 BENIGN = re.compile(r"DMA-API: (preallocated \d+ debug entries|debugging enabled by kernel config)$")
 TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\] ")

@@ -19,3 +19,18 @@ if stage build-test-kernel "$HARNESS/build.sh" test-x86_64; then
 else
 	echo "FAIL test kernel builds (test-x86_64)" >>"$RESULTS"
 fi
+
+# The suites through kunit.py on the other architectures: UML (which has DMA
+# emulation, and where the base tracks nothing) and 32-bit i386.
+for arch in um i386; do
+	allow=()
+	# UML without a virtio PCI device given WARNs once in um_pci_init().
+	[ "$arch" = um ] && allow=(--allow 'at arch/um/drivers/virt-pci\.c')
+	if stage "kunit-$arch" "$HARNESS/kunit-arch.sh" "$arch"; then
+		check "results-kunit-$arch" python3 "$HARNESS/console.py" "$TREE" "$BUILD/kunit-$arch.log" \
+			--name "kunit.py $arch" "${allow[@]}"
+		sed -n 's/^\(PASS\|FAIL\|SKIP\) /  \1 /p' "$LOGS/results-kunit-$arch.log" >&2
+	else
+		echo "FAIL kunit.py $arch: the suites ran" >>"$RESULTS"
+	fi
+done

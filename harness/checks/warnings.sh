@@ -5,6 +5,7 @@
 # Run after checks/bisect.sh, which leaves the series head built in build/bisect-wt.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
+export LC_ALL=C		# one collation for sort and comm
 
 profile=bisect-x86_64
 head_src=$BUILD/bisect-wt head_out=$BUILD/kbuild-$profile
@@ -25,11 +26,12 @@ warnings_of() {
 	log=$(mktemp)
 	rm -f "$out/$obj"
 	make -C "$src" O="$out" ARCH=x86_64 CC="ccache gcc" C=2 W=1 -j"$JOBS" "$obj" >"$log" 2>&1 || true
-	if ! grep -qE "^  CC +$obj\$" "$log" || ! grep -qE "^  CHECK +.*/${obj%.o}\.c\$" "$log"; then
-		echo "error: the compiler or sparse did not run on $obj:"
-		tail -n 5 "$log"
-	fi
-	grep -E '(warning|error):' "$log" | sed -E 's/:[0-9]+(:[0-9]+)?:/:/' | sort || true
+	{
+		if ! grep -qE "^  CC +$obj\$" "$log" || ! grep -qE "^  CHECK +.*/${obj%.o}\.c\$" "$log"; then
+			echo "error: the compiler or sparse did not run on $obj: $(tail -n 3 "$log" | tr '\n' ' ')"
+		fi
+		grep -E '(warning|error):' "$log" | sed -E 's/:[0-9]+(:[0-9]+)?:/:/' || true
+	} | sort
 	rm -f "$log"
 }
 
@@ -48,7 +50,7 @@ for f in $(touched '*.c'); do
 	new=$(warnings_of "$head_src" "$head_out" "$obj")
 	old=
 	if [ -f "$base_src/$f" ]; then
-		cache=$base_out/.warn-$(echo "$obj" | tr / _)
+		cache=$base_out/.warn-$(echo "$obj" | tr / _)-$(sha256sum <"$0" | cut -c1-12)
 		[ -f "$cache" ] || warnings_of "$base_src" "$base_out" "$obj" >"$cache"
 		old=$(cat "$cache")
 	fi

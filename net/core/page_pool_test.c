@@ -10,10 +10,15 @@
 
 #include <kunit/device.h>
 #include <kunit/test.h>
+#include <linux/completion.h>
 #include <linux/dma-mapping.h>
+#include <linux/kthread.h>
 #include <linux/mm.h>
 #include <net/page_pool/helpers.h>
+#include <kunit/static_stub.h>
 #include <trace/events/dma.h>
+
+#include "page_pool_priv.h"
 
 #define PP_TEST_POOL_SIZE	256
 
@@ -46,7 +51,7 @@ static void pp_test_unmap_probe(void *data, struct device *dev,
 		atomic_inc(&t->unmaps);
 }
 
-static int pp_test_init(struct kunit *test)
+static struct page_pool *pp_test_create_pool(struct kunit *test)
 {
 	struct page_pool_params pp = {
 		.order		= 0,
@@ -55,6 +60,17 @@ static int pp_test_init(struct kunit *test)
 		.dma_dir	= DMA_FROM_DEVICE,
 		.flags		= PP_FLAG_DMA_MAP,
 	};
+	struct pp_test *t = test->priv;
+	struct page_pool *pool;
+
+	pp.dev = t->dev;
+	pool = page_pool_create(&pp);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, pool);
+	return IS_ERR(pool) ? NULL : pool;
+}
+
+static int pp_test_init(struct kunit *test)
+{
 	struct pp_test *t;
 	int err;
 
@@ -76,11 +92,7 @@ static int pp_test_init(struct kunit *test)
 		KUNIT_ASSERT_EQ(test, err, 0);
 	}
 
-	pp.dev = t->dev;
-	t->pool = page_pool_create(&pp);
-	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, t->pool);
-	if (IS_ERR(t->pool))
-		t->pool = NULL;
+	t->pool = pp_test_create_pool(test);
 	return 0;
 }
 
@@ -221,11 +233,238 @@ static void pp_test_destroy_unmaps_inflight(struct kunit *test)
 			    "DMA unmap after page_pool_destroy() returned");
 }
 
+/*
+ * A page split into fragments is inflight until its last fragment is back:
+ * destroy unmaps it while fragments are held, and their return makes no DMA
+ * call.
+ */
+static void pp_test_destroy_frags_inflight(struct kunit *test)
+{
+	struct pp_test *t = test->priv;
+	struct page_pool *pool = t->pool;
+	struct page *frags[8];
+	unsigned int offset, i;
+	int maps, unmaps;
+
+	KUNIT_ASSERT_NOT_NULL(test, pool);
+	/* Four fragments a page: frags[0..3] share one page, [4..7] another. */
+	for (i = 0; i < ARRAY_SIZE(frags); i++) {
+		frags[i] = page_pool_dev_alloc_frag(pool, &offset, PAGE_SIZE / 4);
+		KUNIT_ASSERT_NOT_NULL(test, frags[i]);
+	}
+	KUNIT_ASSERT_PTR_EQ(test, frags[0], frags[3]);
+	KUNIT_ASSERT_PTR_NE(test, frags[3], frags[4]);
+	pp_test_expect_maps_seen(test);
+	maps = atomic_read(&t->maps);
+
+	for (i = 1; i < 4; i++) {
+		page_pool_put_full_page(pool, frags[i], false);
+		page_pool_put_full_page(pool, frags[4 + i], false);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->unmaps), 0);
+
+	pp_test_destroy(t);
+	unmaps = atomic_read(&t->unmaps);
+	KUNIT_EXPECT_EQ_MSG(test, unmaps, maps,
+			    "destroy left %d pages mapped", maps - unmaps);
+
+	page_pool_put_full_page(pool, frags[0], false);
+	page_pool_put_full_page(pool, frags[4], false);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&t->unmaps), unmaps,
+			    "DMA unmap after page_pool_destroy() returned");
+}
+
+#define PP_TEST_RACE_THREADS	4
+#define PP_TEST_RACE_PAGES	128	/* per thread */
+#define PP_TEST_RACE_ROUNDS	20
+
+struct pp_test_returner {
+	struct page_pool *pool;
+	struct page *pages[PP_TEST_RACE_PAGES];
+	struct completion *start;
+	struct completion done;
+};
+
+/* Return pages that hold an extra reference: each leaves the pool. */
+static int pp_test_returner(void *data)
+{
+	struct pp_test_returner *r = data;
+	unsigned int i;
+
+	wait_for_completion(r->start);
+	for (i = 0; i < PP_TEST_RACE_PAGES; i++) {
+		page_pool_put_full_page(r->pool, r->pages[i], false);
+		put_page(r->pages[i]);
+	}
+	complete(&r->done);
+	return 0;
+}
+
+/*
+ * Threads return pages while the pool is destroyed: every page is unmapped
+ * exactly once, all of them before page_pool_destroy() returns.
+ */
+static void pp_test_destroy_races_returns(struct kunit *test)
+{
+	struct pp_test *t = test->priv;
+	struct pp_test_returner *r;
+	struct completion start;
+	struct task_struct *task;
+	int round, i, j, maps, unmaps;
+
+	r = kunit_kcalloc(test, PP_TEST_RACE_THREADS, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	page_pool_destroy(t->pool);
+	t->pool = NULL;
+
+	for (round = 0; round < PP_TEST_RACE_ROUNDS; round++) {
+		struct page_pool *pool = pp_test_create_pool(test);
+
+		KUNIT_ASSERT_NOT_NULL(test, pool);
+		atomic_set(&t->maps, 0);
+		atomic_set(&t->unmaps, 0);
+		init_completion(&start);
+		for (i = 0; i < PP_TEST_RACE_THREADS; i++) {
+			r[i].pool = pool;
+			r[i].start = &start;
+			init_completion(&r[i].done);
+			for (j = 0; j < PP_TEST_RACE_PAGES; j++) {
+				r[i].pages[j] = page_pool_dev_alloc_pages(pool);
+				KUNIT_ASSERT_NOT_NULL(test, r[i].pages[j]);
+				get_page(r[i].pages[j]);
+			}
+		}
+		maps = atomic_read(&t->maps);
+		KUNIT_ASSERT_GE(test, maps, PP_TEST_RACE_THREADS * PP_TEST_RACE_PAGES);
+
+		for (i = 0; i < PP_TEST_RACE_THREADS; i++) {
+			task = kthread_run(pp_test_returner, &r[i], "pp_test/%d", i);
+			KUNIT_ASSERT_NOT_ERR_OR_NULL(test, task);
+		}
+		complete_all(&start);
+		page_pool_destroy(pool);
+		unmaps = atomic_read(&t->unmaps);
+		for (i = 0; i < PP_TEST_RACE_THREADS; i++)
+			wait_for_completion(&r[i].done);
+
+		KUNIT_EXPECT_EQ_MSG(test, unmaps, maps,
+				    "round %d: destroy returned with %d pages mapped",
+				    round, maps - unmaps);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&t->unmaps), maps,
+				    "round %d: %d unmaps for %d maps", round,
+				    atomic_read(&t->unmaps), maps);
+	}
+}
+
+/* The item counters of @pool's stats; false when stats are compiled out. */
+static bool pp_test_item_stats(struct page_pool *pool, u64 *fast_empty,
+			       u64 *slow_failed)
+{
+#ifdef CONFIG_PAGE_POOL_STATS
+	struct page_pool_stats stats = {};
+
+	page_pool_get_stats(pool, &stats);
+	*fast_empty = stats.alloc_stats.item_fast_empty;
+	*slow_failed = stats.alloc_stats.item_slow_failed;
+	return true;
+#else
+	return false;
+#endif
+}
+
+/*
+ * Far more pages inflight than the items allocated with the pool: blocks
+ * are added on demand, counted in item_fast_empty, and destroy still finds
+ * and unmaps every page.
+ */
+static void pp_test_items_grow(struct kunit *test)
+{
+	const unsigned int n = 8 * PAGE_POOL_BLOCK_ITEMS;
+	struct pp_test *t = test->priv;
+	struct page_pool *pool = t->pool;
+	u64 fast_empty, slow_failed;
+	struct page **pages;
+	unsigned int i;
+	int maps;
+
+	KUNIT_ASSERT_NOT_NULL(test, pool);
+	pages = kunit_kcalloc(test, n, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	for (i = 0; i < n; i++) {
+		pages[i] = page_pool_dev_alloc_pages(pool);
+		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
+	}
+	pp_test_expect_maps_seen(test);
+	if (pp_test_item_stats(pool, &fast_empty, &slow_failed)) {
+		KUNIT_EXPECT_GT(test, fast_empty, 0);
+		KUNIT_EXPECT_EQ(test, slow_failed, 0);
+	}
+	maps = atomic_read(&t->maps);
+
+	pp_test_destroy(t);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->unmaps), maps);
+	for (i = 0; i < n; i++)
+		page_pool_put_full_page(pool, pages[i], false);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->unmaps), maps);
+}
+
+static struct page_pool_item_block *
+pp_test_no_block(struct page_pool *pool, gfp_t gfp)
+{
+	return NULL;
+}
+
+/*
+ * When no item can be had, allocation fails cleanly: no page is left
+ * mapped or counted as inflight, and allocation works again once blocks
+ * can be allocated.
+ */
+static void pp_test_items_alloc_fails(struct kunit *test)
+{
+	struct pp_test *t = test->priv;
+	struct page_pool *pool = t->pool;
+	struct page **pages;
+	unsigned int n = 0, i, max = 64 * PAGE_POOL_BLOCK_ITEMS;
+	u64 fast_empty, slow_failed;
+	struct page *page;
+
+	KUNIT_ASSERT_NOT_NULL(test, pool);
+	pages = kunit_kcalloc(test, max, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+
+	kunit_activate_static_stub(test, page_pool_item_block_alloc,
+				   pp_test_no_block);
+	while (n < max && (page = page_pool_dev_alloc_pages(pool)))
+		pages[n++] = page;
+	KUNIT_ASSERT_LT_MSG(test, n, max, "allocation never ran out of items");
+	KUNIT_EXPECT_GT(test, n, 0);
+	/* Every page the pool took is mapped and handed out or cached. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->maps), pp_test_pages_taken(t));
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->unmaps), 0);
+	if (pp_test_item_stats(pool, &fast_empty, &slow_failed))
+		KUNIT_EXPECT_GT(test, slow_failed, 0);
+
+	kunit_deactivate_static_stub(test, page_pool_item_block_alloc);
+	page = page_pool_dev_alloc_pages(pool);
+	KUNIT_EXPECT_NOT_NULL(test, page);
+	if (page)
+		pages[n++] = page;
+
+	for (i = 0; i < n; i++)
+		page_pool_put_full_page(pool, pages[i], false);
+	pp_test_destroy(t);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->unmaps), atomic_read(&t->maps));
+}
+
 static struct kunit_case pp_test_cases[] = {
 	KUNIT_CASE(pp_test_recycle_keeps_mapping),
 	KUNIT_CASE(pp_test_release_unmaps),
 	KUNIT_CASE_PARAM(pp_test_destroy_unmaps_inflight,
 			 pp_test_inflight_gen_params),
+	KUNIT_CASE(pp_test_destroy_frags_inflight),
+	KUNIT_CASE_SLOW(pp_test_destroy_races_returns),
+	KUNIT_CASE(pp_test_items_grow),
+	KUNIT_CASE(pp_test_items_alloc_fails),
 	{}
 };
 

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Run the series' KUnit suites with the tree's own kunit.py, as kernel
+# developers do, on one architecture (um, i386, x86_64, ...):
+#
+#   kunit-arch.sh ARCH
+#
+# Every .kunitconfig the series adds is passed, with lockdep and DMA-API debug
+# on. The kernel's raw output goes to build/kunit-ARCH.log for console.py;
+# failing tests do not fail this script, a run that produced no output does.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+arch=${1:?usage: kunit-arch.sh ARCH}
+out=$BUILD/kunit-$arch
+log=$BUILD/kunit-$arch.log
+args=()
+while read -r f; do
+	[ -n "$f" ] && args+=(--kunitconfig="$(dirname "$f")")
+done < <(git -C "$TREE" diff --name-only --diff-filter=A "$BASE_TAG" "$SERIES_BRANCH" -- '*.kunitconfig')
+[ ${#args[@]} -gt 0 ] || die "the series adds no .kunitconfig"
+
+cd "$TREE"
+rc=0
+python3 tools/testing/kunit/kunit.py run --arch="$arch" --build_dir="$out" \
+	--jobs="$JOBS" --make_options CC="ccache gcc" --timeout=900 \
+	--kconfig_add CONFIG_DEBUG_KERNEL=y --kconfig_add CONFIG_PROVE_LOCKING=y \
+	--kconfig_add CONFIG_DEBUG_ATOMIC_SLEEP=y --kconfig_add CONFIG_DMA_API_DEBUG=y \
+	--raw_output=all "${args[@]}" >"$log" 2>&1 || rc=$?
+grep -q "KTAP version" "$log" || { tail -n 30 "$log"; die "kunit.py on $arch ran no test (exit $rc)"; }
+say "kunit.py on $arch: done (exit $rc), output in ${log#"$TOP"/}"

@@ -18,13 +18,16 @@ BASE_DATE="2026-01-01T00:00:00Z"
 # Whoever submits the series upstream re-signs it as themselves.
 SERIES_NAME="page_pool inflight series"
 SERIES_EMAIL="pp-inflight@example.org"
-SERIES_BRANCH=series
+SERIES_BRANCH=${PP_SERIES_BRANCH:-series}
 
 # Files the series adds are mirrored in the repo under these top-level folders.
 MIRROR_DIRS="net include tools/testing/selftests/net Documentation"
 
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/pp-series-ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-15G}
+# Hash paths relative to the checkout, so that another clone (CI's) of the
+# project reuses what this one compiled.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$TOP} CCACHE_NOHASHDIR=true
 JOBS=${JOBS:-$(nproc)}
 
 T0=${T0:-$(date +%s)}

@@ -15,7 +15,11 @@ added_files() {
 	git -C "$TREE" diff --name-only --diff-filter=A "$BASE_TAG" "$SERIES_BRANCH" -- $MIRROR_DIRS
 }
 
-patches_sum() { cat "$TOP"/patches/*.patch 2>/dev/null | sha256sum | cut -d' ' -f1; }
+# What the applied branch depends on: the patches, not the cover letter's text.
+patches_sum() {
+	find "$TOP/patches" -name '[0-9]*.patch' ! -name '0000-cover-letter.patch' | sort |
+		xargs -r cat | sha256sum | cut -d' ' -f1
+}
 
 cmd_apply() {
 	local stamp=$BUILD/applied.sum sum head p n=0

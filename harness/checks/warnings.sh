@@ -44,7 +44,20 @@ if [ ! -f "$base_out/.config" ] || ! cmp -s "$head_out/.config" "$base_out/.conf
 	make -C "$base_src" O="$base_out" ARCH=x86_64 CC="ccache gcc" -j"$JOBS" -s prepare
 fi
 
+# verdict NAME OLD NEW: fail NAME, showing them, if NEW has lines OLD has not.
 fail=0
+verdict() {
+	local added
+	added=$(comm -13 <(echo "$2") <(echo "$3") | sed '/^$/d')
+	if [ -n "$added" ]; then
+		echo "FAIL $1"
+		echo "$added" | sed 's/^/  /'
+		fail=1
+	else
+		echo "PASS $1"
+	fi
+}
+
 for f in $(touched '*.c'); do
 	obj=${f%.c}.o
 	new=$(warnings_of "$head_src" "$head_out" "$obj")
@@ -54,14 +67,7 @@ for f in $(touched '*.c'); do
 		[ -f "$cache" ] || warnings_of "$base_src" "$base_out" "$obj" >"$cache"
 		old=$(cat "$cache")
 	fi
-	added=$(comm -13 <(echo "$old") <(echo "$new") | sed '/^$/d')
-	if [ -n "$added" ]; then
-		echo "FAIL sparse and W=1 add no warning: $obj"
-		echo "$added" | sed 's/^/  /'
-		fail=1
-	else
-		echo "PASS sparse and W=1 add no warning: $obj"
-	fi
+	verdict "sparse and W=1 add no warning: $obj" "$old" "$new"
 done
 
 for f in $(touched '*.c' '*.h'); do
@@ -70,13 +76,6 @@ for f in $(touched '*.c' '*.h'); do
 	old=
 	[ -f "$base_src/$f" ] && old=$("$base_src/scripts/kernel-doc" -none -Wall "$base_src/$f" 2>&1 |
 		sed -E -e "s#$base_src/##" -e 's/:[0-9]+:/:/' | sort)
-	added=$(comm -13 <(echo "$old") <(echo "$new") | sed '/^$/d')
-	if [ -n "$added" ]; then
-		echo "FAIL kernel-doc -Wall adds no warning: $f"
-		echo "$added" | sed 's/^/  /'
-		fail=1
-	else
-		echo "PASS kernel-doc -Wall adds no warning: $f"
-	fi
+	verdict "kernel-doc -Wall adds no warning: $f" "$old" "$new"
 done
 exit "$fail"

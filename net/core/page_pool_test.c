@@ -128,6 +128,22 @@ static void pp_test_expect_maps_seen(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->maps), pp_test_pages_taken(t));
 }
 
+/* Allocate @n pages from @pool into an array the test owns. */
+static struct page **pp_test_alloc_pages(struct kunit *test,
+					 struct page_pool *pool, unsigned int n)
+{
+	struct page **pages;
+	unsigned int i;
+
+	pages = kunit_kcalloc(test, n, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	for (i = 0; i < n; i++) {
+		pages[i] = page_pool_dev_alloc_pages(pool);
+		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
+	}
+	return pages;
+}
+
 /* Recycled pages keep their mapping: no unmap, no new map. */
 static void pp_test_recycle_keeps_mapping(struct kunit *test)
 {
@@ -209,12 +225,7 @@ static void pp_test_destroy_unmaps_inflight(struct kunit *test)
 	unsigned int i;
 
 	KUNIT_ASSERT_NOT_NULL(test, pool);
-	pages = kunit_kcalloc(test, n, sizeof(*pages), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, pages);
-	for (i = 0; i < n; i++) {
-		pages[i] = page_pool_dev_alloc_pages(pool);
-		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
-	}
+	pages = pp_test_alloc_pages(test, pool, n);
 	pp_test_expect_maps_seen(test);
 	maps = atomic_read(&t->maps);
 	KUNIT_EXPECT_GE(test, maps, n);
@@ -388,12 +399,7 @@ static void pp_test_items_grow(struct kunit *test)
 	int maps;
 
 	KUNIT_ASSERT_NOT_NULL(test, pool);
-	pages = kunit_kcalloc(test, n, sizeof(*pages), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, pages);
-	for (i = 0; i < n; i++) {
-		pages[i] = page_pool_dev_alloc_pages(pool);
-		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
-	}
+	pages = pp_test_alloc_pages(test, pool, n);
 	pp_test_expect_maps_seen(test);
 	if (pp_test_item_stats(pool, &fast_empty, &slow_failed)) {
 		KUNIT_EXPECT_GT(test, fast_empty, 0);

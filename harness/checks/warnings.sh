@@ -19,8 +19,9 @@ git -C "$head_src" checkout -q --detach "$SERIES_BRANCH"
 
 touched() { git -C "$TREE" diff --name-only --diff-filter=AM "$BASE_TAG" "$SERIES_BRANCH" -- "$@" ':!tools' ':!Documentation'; }
 
-# Warnings of one build of OBJ in SRC/OUT, without line numbers so that moved
-# code compares equal. Fails unless both the compiler and sparse ran on it.
+# Warnings of one build of OBJ in SRC/OUT, without the tree's path and line
+# numbers, so that the same warning in both trees, or in moved code, compares
+# equal. Fails unless both the compiler and sparse ran on it.
 warnings_of() {
 	local src=$1 out=$2 obj=$3 log
 	log=$(mktemp)
@@ -30,7 +31,8 @@ warnings_of() {
 		if ! grep -qE "^  CC +$obj\$" "$log" || ! grep -qE "^  CHECK +.*/${obj%.o}\.c\$" "$log"; then
 			echo "error: the compiler or sparse did not run on $obj: $(tail -n 3 "$log" | tr '\n' ' ')"
 		fi
-		grep -E '(warning|error):' "$log" | sed -E 's/:[0-9]+(:[0-9]+)?:/:/' || true
+		grep -E '(warning|error):' "$log" |
+			sed -E -e "s#($src|\.\./[a-z-]+)/##" -e 's/:[0-9]+(:[0-9]+)?:/:/' || true
 	} | sort
 	rm -f "$log"
 }

@@ -53,7 +53,7 @@ def scan(lines, allow, res, name):
     res.add(not hits, name, "\n".join(evidence) + (f"\n({len(hits)} lines matched)" if hits else ""))
 
 
-def kunit(tree, lines, res):
+def kunit(tree, lines, res, run):
     sys.path.insert(0, os.path.join(tree, "tools/testing/kunit"))
     import kunit_parser
     from kunit_parser import TestStatus
@@ -61,7 +61,7 @@ def kunit(tree, lines, res):
     body = [l for l in lines if not l.startswith("PPVM: ")]
     top = kunit_parser.parse_run_tests(body)
     if top.status in (TestStatus.FAILURE_TO_PARSE_TESTS, TestStatus.NO_TESTS):
-        res.add(False, "kunit: results parsed", "\n".join(top.log + top.errors if hasattr(top, "errors") else top.log))
+        res.add(False, f"{run}: KUnit results parsed", "\n".join(top.log + top.errors if hasattr(top, "errors") else top.log))
         return
 
     def walk(test, prefix):
@@ -76,10 +76,10 @@ def kunit(tree, lines, res):
             walk(sub, f"{prefix}.{sub.name}" if prefix else sub.name)
 
     for suite in top.subtests:
-        walk(suite, f"kunit: {suite.name}")
+        walk(suite, f"{run}: kunit {suite.name}")
 
 
-def selftests(lines, guest_dir, res):
+def selftests(lines, guest_dir, res, run):
     for line in lines:
         m = SELFTEST_END.match(line)
         if not m:
@@ -91,14 +91,14 @@ def selftests(lines, guest_dir, res):
         cases = [c for c in cases if c]
         for c in cases:
             if c.group(3):
-                print(f"SKIP selftest: {test}: {c.group(2)}")
+                print(f"SKIP {run}: selftest {test}: {c.group(2)}")
             else:
-                res.add(c.group(1) == "ok", f"selftest: {test}: {c.group(2)}", out[-3000:])
+                res.add(c.group(1) == "ok", f"{run}: selftest {test}: {c.group(2)}", out[-3000:])
         if rc == 4 and not cases:
-            print(f"SKIP selftest: {test}")
+            print(f"SKIP {run}: selftest {test}")
         elif rc != 0 and rc != 4 or not cases:
-            res.add(rc == 0, f"selftest: {test}: exit code", f"exit code {rc}\n{out[-3000:]}")
-        res.add(dma == 0, f"selftest: {test}: DMA-API error_count unchanged",
+            res.add(rc == 0, f"{run}: selftest {test}: exit code", f"exit code {rc}\n{out[-3000:]}")
+        res.add(dma == 0, f"{run}: selftest {test}: DMA-API error_count unchanged",
                 f"DMA-API error_count grew by {dma} during {test}")
 
 
@@ -121,9 +121,9 @@ def main():
         res.add(n == 0, f"{args.name}: DMA-API error_count 0 after boot and KUnit",
                 f"error_count is {n}")
     if not args.no_kunit:
-        kunit(args.tree, lines, res)
+        kunit(args.tree, lines, res, args.name)
     if args.guest_dir:
-        selftests(lines, args.guest_dir, res)
+        selftests(lines, args.guest_dir, res, args.name)
     return 1 if any(l.startswith("FAIL") for l in res.lines) else 0
 
 

@@ -82,6 +82,12 @@ summary() {
 	local pass fail
 	pass=$(grep -c '^PASS ' "$RESULTS" || true)
 	fail=$(grep -c '^FAIL ' "$RESULTS" || true)
+	# One row per group of results: the part of a name before its first ':'.
+	awk '{ st = $1; sub(/^[A-Z]+ /, ""); g = $0; sub(/:.*/, "", g);
+	       if (!(g in n)) order[++k] = g; n[g]++; if (st == "FAIL") f[g]++ }
+	     END { printf "%-48s %7s %7s\n", "", "passed", "failed";
+	           for (i = 1; i <= k; i++) { g = order[i];
+	               printf "%-48s %7d %7d\n", g, n[g] - f[g], f[g] } }' "$RESULTS"
 	if [ "$fail" -gt 0 ]; then
 		echo "failed:"
 		grep '^FAIL ' "$RESULTS" | sed 's/^/  /'

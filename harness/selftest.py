@@ -53,7 +53,7 @@ PPVM: boot-dma-errors 0
 def t_clean():
     """a clean console with passing KUnit cases passes"""
     r = console(KTAP_OK)
-    return r.returncode == 0 and "PASS kunit: demo.second" in r.stdout, r.stdout + r.stderr
+    return r.returncode == 0 and "PASS vm: kunit demo.second" in r.stdout, r.stdout + r.stderr
 
 
 def t_warn():
@@ -93,13 +93,13 @@ def t_allow():
 def t_kunit_fail():
     """a failing KUnit case fails by name"""
     r = console(KTAP_OK.replace("    ok 2 second", "    not ok 2 second").replace("ok 1 demo", "not ok 1 demo"))
-    return r.returncode == 1 and "FAIL kunit: demo.second" in r.stdout, r.stdout
+    return r.returncode == 1 and "FAIL vm: kunit demo.second" in r.stdout, r.stdout
 
 
 def t_kunit_missing():
     """a console without KTAP fails: a run that ran no KUnit test is no pass"""
     r = console("[ 1.0] Linux version 6.12\nPPVM: boot-dma-errors 0\n")
-    return r.returncode == 1 and "FAIL kunit: results parsed" in r.stdout, r.stdout
+    return r.returncode == 1 and "FAIL vm: KUnit results parsed" in r.stdout, r.stdout
 
 
 def t_dma_errors():
@@ -108,7 +108,7 @@ def t_dma_errors():
         open(os.path.join(d, "t_x.sh.log"), "w").write("TAP version 13\n1..1\nok 1 x\n")
         r = console(KTAP_OK + "PPVM: selftest-end t/x.sh rc=0 dma-errors=2\n", "--guest-dir", d)
         r2 = console(KTAP_OK.replace("boot-dma-errors 0", "boot-dma-errors 1"))
-    return (r.returncode == 1 and "FAIL selftest: t/x.sh: DMA-API" in r.stdout and
+    return (r.returncode == 1 and "FAIL vm: selftest t/x.sh: DMA-API" in r.stdout and
             r2.returncode == 1), r.stdout + r2.stdout
 
 
@@ -117,7 +117,7 @@ def t_selftest_fail():
     with tempfile.TemporaryDirectory() as d:
         open(os.path.join(d, "t_x.sh.log"), "w").write("TAP version 13\n1..2\nok 1 a\nnot ok 2 b\n")
         r = console(KTAP_OK + "PPVM: selftest-end t/x.sh rc=1 dma-errors=0\n", "--guest-dir", d)
-    return r.returncode == 1 and "FAIL selftest: t/x.sh: b" in r.stdout, r.stdout
+    return r.returncode == 1 and "FAIL vm: selftest t/x.sh: b" in r.stdout, r.stdout
 
 
 def t_kconfig():

@@ -20,9 +20,10 @@ else
 	echo "FAIL test kernel builds (test-x86_64)" >>"$RESULTS"
 fi
 
-# The suites through kunit.py on the other architectures: UML (which has DMA
-# emulation, and where the base tracks nothing) and 32-bit i386.
-for arch in um i386; do
+# The suites through kunit.py, as kernel developers run them: on UML (which has DMA
+# emulation, and where the base tracks nothing), 32-bit i386 and x86_64
+# (without the debug VM's full config).
+for arch in um i386 x86_64; do
 	allow=()
 	# UML without a virtio PCI device given WARNs once in um_pci_init().
 	[ "$arch" = um ] && allow=(--allow 'at arch/um/drivers/virt-pci\.c')

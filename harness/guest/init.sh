@@ -14,9 +14,18 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs tmp /dev/shm
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
+# Writable scratch space over the read-only root. The kernel tree may live
+# below one of these folders (a clone in /tmp): keep the root reachable and
+# bind the tree back if a tmpfs hid it.
+mkdir -p /dev/.pp-root
+mount --bind / /dev/.pp-root
 for d in /tmp /run /var/tmp /var/log /var/lib/ip /root; do
 	mount -t tmpfs tmp "$d" 2>/dev/null
 done
+if [ ! -d "$pp_tree" ]; then
+	mkdir -p "$pp_tree"
+	mount --bind "/dev/.pp-root$pp_tree" "$pp_tree"
+fi
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 ppout /mnt
 OUT=/mnt
 ip link set lo up

@@ -23,7 +23,7 @@ mkdir -p "$out"
 frags=("$frag")
 while read -r f; do
 	[ -n "$f" ] && frags+=("$src/$f")
-done < <(git -C "$src" diff --name-only --diff-filter=A "$BASE_TAG" HEAD -- '*.kunitconfig')
+done < <(series_files "$(git -C "$src" rev-parse HEAD)" A '*.kunitconfig')
 
 cc="ccache gcc"
 command -v ccache >/dev/null || cc=gcc

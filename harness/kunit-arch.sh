@@ -16,7 +16,7 @@ log=$BUILD/kunit-$arch.log
 args=()
 while read -r f; do
 	[ -n "$f" ] && args+=(--kunitconfig="$(dirname "$f")")
-done < <(git -C "$TREE" diff --name-only --diff-filter=A "$BASE_TAG" "$SERIES_BRANCH" -- '*.kunitconfig')
+done < <(series_files "$SERIES_BRANCH" A '*.kunitconfig')
 [ ${#args[@]} -gt 0 ] || die "the series adds no .kunitconfig"
 
 cd "$TREE"

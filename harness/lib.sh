@@ -53,6 +53,14 @@ stage() {
 	say "$name: ok in $(( $(date +%s) - s ))s"
 }
 
+# series_files REV FILTER PATH...: the files base..REV adds (FILTER A) or adds
+# and changes (AM) below PATHs, e.g. series_files series A '*.kunitconfig'.
+series_files() {
+	local rev=$1 filter=$2
+	shift 2
+	git -C "$TREE" diff --name-only --diff-filter="$filter" "$BASE_TAG" "$rev" -- "$@"
+}
+
 git_tree() { git -C "$TREE" -c user.name="$SERIES_NAME" -c user.email="$SERIES_EMAIL" "$@"; }
 
 # Results of tests and checks, one "PASS name" / "FAIL name" line each.

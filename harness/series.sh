@@ -12,7 +12,7 @@ set -euo pipefail
 added_files() {
 	# Files the series adds under the mirrored folders, as paths in the tree.
 	# shellcheck disable=SC2086
-	git -C "$TREE" diff --name-only --diff-filter=A "$BASE_TAG" "$SERIES_BRANCH" -- $MIRROR_DIRS
+	series_files "$SERIES_BRANCH" A $MIRROR_DIRS
 }
 
 # What the applied branch depends on: the patches, not the cover letter's text.

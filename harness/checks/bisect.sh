@@ -43,14 +43,16 @@ for c in $(git -C "$TREE" rev-list --reverse "$BASE_TAG..$SERIES_BRANCH"); do
 done
 
 # Coverage: the profile must compile every .c file the series touches.
+uncompiled() {
+	series_files "$SERIES_BRANCH" AM '*.c' ':!tools' |
+		while read -r f; do [ -f "$PP_OUT/${f%.c}.o" ] || echo "$f"; done
+}
 git -C "$wt" checkout -q --detach "$SERIES_BRANCH"
-missing=$(git -C "$TREE" diff --name-only --diff-filter=AM "$BASE_TAG" "$SERIES_BRANCH" -- '*.c' ':!tools' |
-	while read -r f; do [ -f "$PP_OUT/${f%.c}.o" ] || echo "$f"; done)
+missing=$(uncompiled)
 if [ -n "$missing" ] && [ "$fail" = 0 ]; then
 	# The last build may have been skipped as cached: make sure objects exist.
 	"$HARNESS/build.sh" "$profile" >"$LOGS/bisect-head.log" 2>&1 || true
-	missing=$(git -C "$TREE" diff --name-only --diff-filter=AM "$BASE_TAG" "$SERIES_BRANCH" -- '*.c' ':!tools' |
-		while read -r f; do [ -f "$PP_OUT/${f%.c}.o" ] || echo "$f"; done)
+	missing=$(uncompiled)
 fi
 if [ -n "$missing" ]; then
 	echo "FAIL $profile compiles every .c file the series touches"

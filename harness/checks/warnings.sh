@@ -17,7 +17,7 @@ if [ ! -e "$base_src/.git" ]; then
 fi
 git -C "$head_src" checkout -q --detach "$SERIES_BRANCH"
 
-touched() { git -C "$TREE" diff --name-only --diff-filter=AM "$BASE_TAG" "$SERIES_BRANCH" -- "$@" ':!tools' ':!Documentation'; }
+touched() { series_files "$SERIES_BRANCH" AM "$@" ':!tools' ':!Documentation'; }
 
 # Warnings of one build of OBJ in SRC/OUT, without the tree's path and line
 # numbers, so that the same warning in both trees, or in moved code, compares

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# pahole: struct page must not grow, and every field struct net_iov mirrors
-# (the NET_IOV_ASSERT_OFFSET pairs of include/net/netmem.h) must sit at the
-# same offset in both. Both sides are read from net/core/page_pool.o built
-# with -g in the bisect profile's config, at the base and at the series head.
+# pahole: struct page and struct net_iov must not grow, the item slot must
+# take the base's pool pointer slot, an item must be two words, and every
+# field struct net_iov mirrors (the NET_IOV_ASSERT_OFFSET pairs of
+# include/net/netmem.h) must sit at the same offset in both. Both sides are
+# read from net/core/page_pool.o built with -g in the bisect profile's config,
+# at the base and at the series head.
 # Run after checks/warnings.sh, which prepares the base worktree.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
@@ -32,6 +34,29 @@ if [ -n "$head" ] && [ "$head" = "$base" ]; then
 	echo "PASS pahole: sizeof(struct page) unchanged ($head bytes)"
 else
 	echo "FAIL pahole: sizeof(struct page) unchanged (base ${base:-?}, series ${head:-?})"
+	fail=1
+fi
+# The item slot takes the place of the base's pool pointer: same offset in
+# struct page, struct net_iov no bigger, and an item is two words.
+base=$(offset_of "$dir/base.o" page pp) head=$(offset_of "$dir/head.o" page pp_item)
+if [ -n "$head" ] && [ "$head" = "$base" ]; then
+	echo "PASS pahole: page.pp_item takes the base's page.pp slot (offset $head)"
+else
+	echo "FAIL pahole: page.pp_item at ${head:-?}, the base's page.pp at ${base:-?}"
+	fail=1
+fi
+base=$(size_of "$dir/base.o" net_iov) head=$(size_of "$dir/head.o" net_iov)
+if [ -n "$head" ] && [ "$head" = "$base" ]; then
+	echo "PASS pahole: sizeof(struct net_iov) unchanged ($head bytes)"
+else
+	echo "FAIL pahole: sizeof(struct net_iov) unchanged (base ${base:-?}, series ${head:-?})"
+	fail=1
+fi
+head=$(size_of "$dir/head.o" page_pool_item)
+if [ "$head" = 16 ]; then
+	echo "PASS pahole: sizeof(struct page_pool_item) is two words (16 bytes)"
+else
+	echo "FAIL pahole: sizeof(struct page_pool_item) is ${head:-?}, not two words (16 bytes)"
 	fail=1
 fi
 pairs=$(sed -n 's/^NET_IOV_ASSERT_OFFSET(\([a-z_0-9]*\), *\([a-z_0-9]*\));/\1 \2/p' \

@@ -6,15 +6,26 @@
  * counts, through the dma_map_page and dma_unmap_page tracepoints, each map
  * and unmap made for that device. A case first asserts that the maps it
  * caused were seen, so a tracepoint that does not fire cannot make it pass.
+ *
+ * The page_pool_mp suite runs pools fed by a memory provider of its own,
+ * bound to an rx queue of a dummy net_device, with the same DMA counting.
  */
 
 #include <kunit/device.h>
 #include <kunit/test.h>
+#include <linux/bitmap.h>
 #include <linux/completion.h>
+#include <linux/delay.h>
 #include <linux/dma-mapping.h>
+#include <linux/etherdevice.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
+#include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+#include <linux/skbuff.h>
+#include <net/netdev_rx_queue.h>
 #include <net/page_pool/helpers.h>
+#include <net/page_pool/memory_provider.h>
 #include <kunit/static_stub.h>
 #include <trace/events/dma.h>
 
@@ -22,11 +33,14 @@
 
 #define PP_TEST_POOL_SIZE	256
 
+struct pp_test_mp;
+
 struct pp_test {
 	struct device *dev;
 	struct page_pool *pool;
 	atomic_t maps;
 	atomic_t unmaps;
+	struct pp_test_mp *mp;	/* page_pool_mp suite only */
 };
 
 static void pp_test_map_probe(void *data, struct device *dev,
@@ -69,7 +83,8 @@ static struct page_pool *pp_test_create_pool(struct kunit *test)
 	return IS_ERR(pool) ? NULL : pool;
 }
 
-static int pp_test_init(struct kunit *test)
+/* The KUnit device and the DMA counting every case of both suites uses. */
+static struct pp_test *pp_test_setup(struct kunit *test)
 {
 	struct pp_test *t;
 	int err;
@@ -91,6 +106,12 @@ static int pp_test_init(struct kunit *test)
 		tracepoint_synchronize_unregister();
 		KUNIT_ASSERT_EQ(test, err, 0);
 	}
+	return t;
+}
+
+static int pp_test_init(struct kunit *test)
+{
+	struct pp_test *t = pp_test_setup(test);
 
 	t->pool = pp_test_create_pool(test);
 	return 0;
@@ -481,7 +502,496 @@ static struct kunit_suite pp_test_suite = {
 	.test_cases	= pp_test_cases,
 };
 
-kunit_test_suite(pp_test_suite);
+/*
+ * A memory provider for the page_pool_mp suite. It hands out net_iovs of its
+ * own area, with made-up DMA addresses the pool must never unmap, and counts
+ * per net_iov how often it handed it out and took it back. Like zero-copy
+ * receive into user memory, it can lend net_iovs to "users", holding a pool
+ * reference for each, and its scrub callback takes those references back.
+ */
+#define PP_MP_NIOVS	256
+#define PP_MP_QUEUES	4
+#define PP_MP_QUEUE	2	/* the rx queue the provider binds to */
+#define PP_MP_DMA_BASE	0x40000000UL
+
+struct pp_test_mp {
+	struct net_device *netdev;
+	struct page_pool *pool;
+	struct net_iov niovs[PP_MP_NIOVS];
+	atomic_t taken[PP_MP_NIOVS];
+	atomic_t released[PP_MP_NIOVS];
+	spinlock_t lock;	/* protects free */
+	DECLARE_BITMAP(free, PP_MP_NIOVS);
+	DECLARE_BITMAP(lent, PP_MP_NIOVS);
+	atomic_t scrubs;
+	bool destroy_called;
+	struct completion destroyed;
+};
+
+static struct pp_test_mp *pp_mp(struct kunit *test)
+{
+	return ((struct pp_test *)test->priv)->mp;
+}
+
+static unsigned int pp_mp_idx(struct pp_test_mp *mp, netmem_ref netmem)
+{
+	return netmem_to_net_iov(netmem) - mp->niovs;
+}
+
+static int pp_mp_init(struct page_pool *pool)
+{
+	/* As with devmem, the addresses are not for dma_sync. */
+	pool->dma_sync = false;
+	pool->dma_sync_for_cpu = false;
+	return 0;
+}
+
+static netmem_ref pp_mp_alloc_netmems(struct page_pool *pool, gfp_t gfp)
+{
+	struct pp_test_mp *mp = pool->mp_priv;
+	netmem_ref netmem;
+	unsigned int i;
+
+	spin_lock_bh(&mp->lock);
+	i = find_first_bit(mp->free, PP_MP_NIOVS);
+	if (i < PP_MP_NIOVS)
+		__clear_bit(i, mp->free);
+	spin_unlock_bh(&mp->lock);
+	if (i >= PP_MP_NIOVS)
+		return 0;
+
+	netmem = net_iov_to_netmem(&mp->niovs[i]);
+	if (!page_pool_set_pp_info(pool, netmem, gfp)) {
+		spin_lock_bh(&mp->lock);
+		__set_bit(i, mp->free);
+		spin_unlock_bh(&mp->lock);
+		return 0;
+	}
+	atomic_inc(&mp->taken[i]);
+	pool->pages_state_hold_cnt++;
+	return netmem;
+}
+
+static bool pp_mp_release_netmem(struct page_pool *pool, netmem_ref netmem)
+{
+	struct pp_test_mp *mp = pool->mp_priv;
+	unsigned int i = pp_mp_idx(mp, netmem);
+
+	atomic_inc(&mp->released[i]);
+	page_pool_clear_pp_info(netmem);
+	spin_lock_bh(&mp->lock);
+	__set_bit(i, mp->free);
+	spin_unlock_bh(&mp->lock);
+	return false;
+}
+
+static void pp_mp_destroy(struct page_pool *pool)
+{
+	struct pp_test_mp *mp = pool->mp_priv;
+
+	complete_all(&mp->destroyed);
+}
+
+/* Users hand back what was lent to them; also what scrub does for them. */
+static void pp_mp_return_lent(struct pp_test_mp *mp, struct page_pool *pool)
+{
+	unsigned int i;
+
+	for (i = 0; i < PP_MP_NIOVS; i++)
+		if (test_and_clear_bit(i, mp->lent))
+			page_pool_put_full_netmem(pool,
+						  net_iov_to_netmem(&mp->niovs[i]),
+						  false);
+}
+
+static void pp_mp_scrub(struct page_pool *pool)
+{
+	struct pp_test_mp *mp = pool->mp_priv;
+
+	atomic_inc(&mp->scrubs);
+	pp_mp_return_lent(mp, pool);
+}
+
+static const struct memory_provider_ops pp_mp_ops = {
+	.init		= pp_mp_init,
+	.destroy	= pp_mp_destroy,
+	.alloc_netmems	= pp_mp_alloc_netmems,
+	.release_netmem	= pp_mp_release_netmem,
+	.scrub		= pp_mp_scrub,
+};
+
+static const struct memory_provider_ops pp_mp_ops_no_scrub = {
+	.init		= pp_mp_init,
+	.destroy	= pp_mp_destroy,
+	.alloc_netmems	= pp_mp_alloc_netmems,
+	.release_netmem	= pp_mp_release_netmem,
+};
+
+static int pp_mp_test_init(struct kunit *test)
+{
+	struct pp_test *t = pp_test_setup(test);
+	struct pp_test_mp *mp;
+	unsigned int i;
+
+	mp = kunit_kzalloc(test, sizeof(*mp), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, mp);
+	t->mp = mp;
+	spin_lock_init(&mp->lock);
+	init_completion(&mp->destroyed);
+	bitmap_fill(mp->free, PP_MP_NIOVS);
+	for (i = 0; i < PP_MP_NIOVS; i++) {
+		netmem_ref netmem = net_iov_to_netmem(&mp->niovs[i]);
+		dma_addr_t dma = PP_MP_DMA_BASE + i * PAGE_SIZE;
+
+		KUNIT_ASSERT_FALSE(test, page_pool_set_dma_addr_netmem(netmem, dma));
+	}
+
+	/* Never registered: the pools only need its rx queues. */
+	mp->netdev = alloc_netdev_mqs(0, "pptest%d", NET_NAME_ENUM,
+				      ether_setup, 1, PP_MP_QUEUES);
+	KUNIT_ASSERT_NOT_NULL(test, mp->netdev);
+	return 0;
+}
+
+static void pp_mp_test_exit(struct kunit *test)
+{
+	struct pp_test *t = test->priv;
+	struct pp_test_mp *mp = t->mp;
+	struct netdev_rx_queue *rxq;
+
+	/* A case that stopped early: what it lent keeps its pool alive. */
+	if (mp->pool) {
+		pp_mp_return_lent(mp, mp->pool);
+		if (!mp->destroy_called)
+			page_pool_destroy(mp->pool);
+	}
+	rtnl_lock();
+	rxq = __netif_get_rx_queue(mp->netdev, PP_MP_QUEUE);
+	rxq->mp_params.mp_ops = NULL;
+	rxq->mp_params.mp_priv = NULL;
+	rtnl_unlock();
+	/* A pool still alive is on the net_device's list of pools. */
+	if (!mp->pool || wait_for_completion_timeout(&mp->destroyed, 10 * HZ))
+		free_netdev(mp->netdev);
+	else
+		KUNIT_FAIL(test, "pool never freed; its net_device is leaked");
+	pp_test_exit(test);
+}
+
+/* Bind the provider to an rx queue and create that queue's pool. */
+static struct page_pool *pp_mp_create_pool(struct kunit *test,
+					   const struct memory_provider_ops *ops)
+{
+	struct pp_test *t = test->priv;
+	struct pp_test_mp *mp = t->mp;
+	struct page_pool_params pp = {
+		.order		= 0,
+		.pool_size	= PP_TEST_POOL_SIZE,
+		.nid		= NUMA_NO_NODE,
+		.dev		= t->dev,
+		.dma_dir	= DMA_FROM_DEVICE,
+		.max_len	= PAGE_SIZE,
+		.flags		= PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV |
+				  PP_FLAG_ALLOW_UNREADABLE_NETMEM,
+		.netdev		= mp->netdev,
+		.queue_idx	= PP_MP_QUEUE,
+	};
+	struct netdev_rx_queue *rxq;
+	struct page_pool *pool;
+
+	rtnl_lock();
+	rxq = __netif_get_rx_queue(mp->netdev, PP_MP_QUEUE);
+	rxq->mp_params.mp_ops = ops;
+	rxq->mp_params.mp_priv = mp;
+	pool = page_pool_create(&pp);
+	rtnl_unlock();
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
+	KUNIT_ASSERT_PTR_EQ(test, pool->mp_ops, ops);
+	mp->pool = pool;
+	return pool;
+}
+
+/* Destroy the provider's pool; it may be used only while inflight. */
+static void pp_mp_destroy_pool(struct pp_test_mp *mp)
+{
+	mp->destroy_called = true;
+	page_pool_destroy(mp->pool);
+}
+
+/* Allocate @n net_iovs from @pool and check what the netmem helpers say. */
+static netmem_ref *pp_mp_alloc(struct kunit *test, struct page_pool *pool,
+			       unsigned int n)
+{
+	struct pp_test_mp *mp = pp_mp(test);
+	netmem_ref *netmems;
+	unsigned int i;
+
+	netmems = kunit_kcalloc(test, n, sizeof(*netmems), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, netmems);
+	for (i = 0; i < n; i++) {
+		netmem_ref netmem = page_pool_alloc_netmems(pool, GFP_KERNEL);
+		struct page_pool_item *item;
+		unsigned long state;
+
+		KUNIT_ASSERT_TRUE(test, netmem);
+		KUNIT_ASSERT_TRUE(test, netmem_is_net_iov(netmem));
+		KUNIT_EXPECT_PTR_EQ(test, netmem_get_pp(netmem), pool);
+		item = netmem_get_pp_item(netmem);
+		KUNIT_ASSERT_NOT_NULL(test, item);
+		/* Tracked, and never as a mapping of the pool's. */
+		state = READ_ONCE(item->pp_netmem);
+		KUNIT_EXPECT_EQ_MSG(test, state, (__force unsigned long)netmem,
+				    "item of net_iov %u", pp_mp_idx(mp, netmem));
+		KUNIT_EXPECT_EQ(test, page_pool_get_dma_addr_netmem(netmem),
+				PP_MP_DMA_BASE + pp_mp_idx(mp, netmem) * PAGE_SIZE);
+		KUNIT_EXPECT_EQ(test, netmem_ref_count(netmem), 1);
+		KUNIT_EXPECT_EQ(test,
+				atomic_long_read(netmem_get_pp_ref_count_ref(netmem)),
+				1);
+		netmems[i] = netmem;
+	}
+	return netmems;
+}
+
+/*
+ * Lend @netmem to a user the way zero-copy receive does: an skb carries it
+ * up, the provider takes a reference for the user, and the skb is freed.
+ */
+static void pp_mp_lend(struct kunit *test, netmem_ref netmem)
+{
+	struct pp_test_mp *mp = pp_mp(test);
+	struct sk_buff *skb = alloc_skb(64, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	skb_add_rx_frag_netmem(skb, 0, netmem, 0, PAGE_SIZE / 2, PAGE_SIZE);
+	skb_mark_for_recycle(skb);
+	page_pool_ref_netmem(netmem);
+	set_bit(pp_mp_idx(mp, netmem), mp->lent);
+	consume_skb(skb);
+}
+
+/* Wait for the worker that frees a destroyed pool once all is back. */
+static bool pp_mp_wait_destroyed(struct pp_test_mp *mp)
+{
+	return wait_for_completion_timeout(&mp->destroyed, 10 * HZ);
+}
+
+/* Every net_iov came back to the provider once for each time it was taken. */
+static void pp_mp_expect_all_back(struct kunit *test)
+{
+	struct pp_test_mp *mp = pp_mp(test);
+	unsigned int i, taken = 0;
+
+	for (i = 0; i < PP_MP_NIOVS; i++) {
+		taken += atomic_read(&mp->taken[i]);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&mp->released[i]),
+				    atomic_read(&mp->taken[i]),
+				    "net_iov %u released %d times, taken %d",
+				    i, atomic_read(&mp->released[i]),
+				    atomic_read(&mp->taken[i]));
+	}
+	KUNIT_EXPECT_GT(test, taken, 0);
+	KUNIT_EXPECT_TRUE(test, bitmap_full(mp->free, PP_MP_NIOVS));
+}
+
+/* The pool neither mapped nor unmapped anything for the device. */
+static void pp_mp_expect_no_dma(struct kunit *test)
+{
+	struct pp_test *t = test->priv;
+
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&t->maps), 0,
+			    "DMA map of a memory provider's net_iov");
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&t->unmaps), 0,
+			    "DMA unmap of a memory provider's net_iov");
+}
+
+/* net_iovs recycle through the pool without going back to the provider. */
+static void pp_mp_test_alloc_recycle(struct kunit *test)
+{
+	struct pp_test_mp *mp = pp_mp(test);
+	struct page_pool *pool = pp_mp_create_pool(test, &pp_mp_ops);
+	const unsigned int n = 64;
+	netmem_ref *netmems;
+	unsigned int round, i;
+
+	for (round = 0; round < 3; round++) {
+		netmems = pp_mp_alloc(test, pool, n);
+		for (i = 0; i < n; i++)
+			page_pool_put_full_netmem(pool, netmems[i], false);
+	}
+	for (i = 0; i < PP_MP_NIOVS; i++) {
+		KUNIT_EXPECT_LE(test, atomic_read(&mp->taken[i]), 1);
+		KUNIT_EXPECT_EQ(test, atomic_read(&mp->released[i]), 0);
+	}
+	KUNIT_EXPECT_EQ(test, bitmap_weight(mp->free, PP_MP_NIOVS),
+			PP_MP_NIOVS - n);
+
+	pp_mp_destroy_pool(mp);
+	KUNIT_EXPECT_TRUE(test, completion_done(&mp->destroyed));
+	KUNIT_EXPECT_EQ(test, atomic_read(&mp->scrubs), 1);
+	pp_mp_expect_all_back(test);
+	pp_mp_expect_no_dma(test);
+}
+
+/*
+ * Without scrub, net_iovs lent to users keep a destroyed pool alive until
+ * the users give them back.
+ */
+static void pp_mp_test_destroy_lent_no_scrub(struct kunit *test)
+{
+	struct pp_test_mp *mp = pp_mp(test);
+	struct page_pool *pool = pp_mp_create_pool(test, &pp_mp_ops_no_scrub);
+	const unsigned int n = 32, lent = 8;
+	netmem_ref *netmems;
+	unsigned int i;
+
+	netmems = pp_mp_alloc(test, pool, n);
+	for (i = 0; i < lent; i++)
+		pp_mp_lend(test, netmems[i]);
+	for (; i < n; i++)
+		page_pool_put_full_netmem(pool, netmems[i], false);
+
+	pp_mp_destroy_pool(mp);
+	KUNIT_EXPECT_FALSE(test, completion_done(&mp->destroyed));
+	KUNIT_EXPECT_EQ(test, page_pool_inflight(pool, false), lent);
+
+	pp_mp_return_lent(mp, pool);
+	KUNIT_EXPECT_TRUE(test, pp_mp_wait_destroyed(mp));
+	KUNIT_EXPECT_EQ(test, atomic_read(&mp->scrubs), 0);
+	pp_mp_expect_all_back(test);
+	pp_mp_expect_no_dma(test);
+}
+
+/*
+ * With scrub, the provider takes back what it lent when the pool is
+ * destroyed, and the pool is gone before page_pool_destroy() returns.
+ */
+static void pp_mp_test_destroy_lent_scrub(struct kunit *test)
+{
+	struct pp_test_mp *mp = pp_mp(test);
+	struct page_pool *pool = pp_mp_create_pool(test, &pp_mp_ops);
+	const unsigned int n = 32, lent = 8;
+	netmem_ref *netmems;
+	unsigned int i;
+
+	netmems = pp_mp_alloc(test, pool, n);
+	for (i = 0; i < lent; i++)
+		pp_mp_lend(test, netmems[i]);
+	for (; i < n; i++)
+		page_pool_put_full_netmem(pool, netmems[i], false);
+
+	pp_mp_destroy_pool(mp);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mp->scrubs), 1);
+	KUNIT_EXPECT_TRUE(test, bitmap_empty(mp->lent, PP_MP_NIOVS));
+	KUNIT_EXPECT_TRUE_MSG(test, completion_done(&mp->destroyed),
+			      "pool alive after destroy with nothing inflight");
+	pp_mp_expect_all_back(test);
+	pp_mp_expect_no_dma(test);
+}
+
+/*
+ * net_iovs the stack holds when the pool is destroyed are not unmapped: no
+ * DMA call is made for the device, before or after they come back.
+ */
+static void pp_mp_test_destroy_no_dma_unmap(struct kunit *test)
+{
+	struct pp_test_mp *mp = pp_mp(test);
+	struct page_pool *pool = pp_mp_create_pool(test, &pp_mp_ops);
+	const unsigned int n = 200;
+	netmem_ref *netmems;
+	unsigned int i;
+
+	netmems = pp_mp_alloc(test, pool, n);
+	pp_mp_destroy_pool(mp);
+	pp_mp_expect_no_dma(test);
+	KUNIT_EXPECT_EQ(test, page_pool_inflight(pool, false), n);
+
+	for (i = 0; i < n; i++)
+		page_pool_put_full_netmem(pool, netmems[i], false);
+	KUNIT_EXPECT_TRUE(test, pp_mp_wait_destroyed(mp));
+	pp_mp_expect_all_back(test);
+	pp_mp_expect_no_dma(test);
+}
+
+/*
+ * One skb holds pages of a DMA-mapping pool and net_iovs of the provider's
+ * pool when both pools are destroyed. The pages are unmapped by destroy, the
+ * net_iovs are not; scrub runs once and cannot take what the skb holds, so
+ * the provider's pool waits for the skb, which is freed through the skb frag
+ * paths with no DMA call, and every net_iov goes back to the provider once.
+ */
+static void pp_mp_test_mixed_skb_after_destroy(struct kunit *test)
+{
+	struct pp_test *t = test->priv;
+	struct pp_test_mp *mp = t->mp;
+	struct page_pool *pool = pp_mp_create_pool(test, &pp_mp_ops);
+	struct page_pool *page_pool = pp_test_create_pool(test);
+	netmem_ref *netmems;
+	struct sk_buff *skb;
+	struct page *page;
+	int maps, unmaps;
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, page_pool);
+	t->pool = page_pool;
+	netmems = pp_mp_alloc(test, pool, 6);
+	for (i = 2; i < 6; i++)
+		pp_mp_lend(test, netmems[i]);
+
+	skb = alloc_skb(64, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	for (i = 0; i < 2; i++) {
+		page = page_pool_dev_alloc_pages(page_pool);
+		KUNIT_ASSERT_NOT_NULL(test, page);
+		skb_add_rx_frag(skb, 2 * i, page, 0, PAGE_SIZE / 2, PAGE_SIZE);
+		skb_add_rx_frag_netmem(skb, 2 * i + 1, netmems[i], 0,
+				       PAGE_SIZE / 2, PAGE_SIZE);
+	}
+	skb_mark_for_recycle(skb);
+	KUNIT_EXPECT_TRUE(test, skb->unreadable);
+	maps = atomic_read(&t->maps);
+	KUNIT_EXPECT_GE(test, maps, 2);
+
+	pp_test_destroy(t);
+	unmaps = atomic_read(&t->unmaps);
+	KUNIT_EXPECT_EQ_MSG(test, unmaps, maps,
+			    "destroy left %d pages mapped", maps - unmaps);
+	pp_mp_destroy_pool(mp);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mp->scrubs), 1);
+	KUNIT_EXPECT_EQ(test, page_pool_inflight(pool, false), 2);
+	KUNIT_EXPECT_FALSE(test, completion_done(&mp->destroyed));
+
+	/* Let the release worker retry: scrub is not called again. */
+	msleep(1500);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mp->scrubs), 1);
+	KUNIT_EXPECT_FALSE(test, completion_done(&mp->destroyed));
+
+	consume_skb(skb);
+	KUNIT_EXPECT_TRUE(test, pp_mp_wait_destroyed(mp));
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&t->maps), maps,
+			    "DMA map after page_pool_destroy() returned");
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&t->unmaps), unmaps,
+			    "DMA unmap after page_pool_destroy() returned");
+	pp_mp_expect_all_back(test);
+}
+
+static struct kunit_case pp_mp_test_cases[] = {
+	KUNIT_CASE(pp_mp_test_alloc_recycle),
+	KUNIT_CASE(pp_mp_test_destroy_lent_no_scrub),
+	KUNIT_CASE(pp_mp_test_destroy_lent_scrub),
+	KUNIT_CASE(pp_mp_test_destroy_no_dma_unmap),
+	KUNIT_CASE_SLOW(pp_mp_test_mixed_skb_after_destroy),
+	{}
+};
+
+static struct kunit_suite pp_mp_test_suite = {
+	.name		= "page_pool_mp",
+	.init		= pp_mp_test_init,
+	.exit		= pp_mp_test_exit,
+	.test_cases	= pp_mp_test_cases,
+};
+
+kunit_test_suites(&pp_test_suite, &pp_mp_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests for the page_pool DMA mapping life cycle");
 MODULE_LICENSE("GPL");

@@ -29,46 +29,30 @@ offset_of() {
 }
 
 fail=0
-base=$(size_of "$dir/base.o" page) head=$(size_of "$dir/head.o" page)
-if [ -n "$head" ] && [ "$head" = "$base" ]; then
-	echo "PASS pahole: sizeof(struct page) unchanged ($head bytes)"
-else
-	echo "FAIL pahole: sizeof(struct page) unchanged (base ${base:-?}, series ${head:-?})"
-	fail=1
-fi
+# expect WHAT GOT WANT: PASS when both are known and equal.
+expect() {
+	if [ -n "$2" ] && [ "$2" = "$3" ]; then
+		echo "PASS pahole: $1 ($2)"
+	else
+		echo "FAIL pahole: $1 (got ${2:-?}, want ${3:-?})"
+		fail=1
+	fi
+}
+expect "sizeof(struct page) unchanged" \
+	"$(size_of "$dir/head.o" page)" "$(size_of "$dir/base.o" page)"
 # The item slot takes the place of the base's pool pointer: same offset in
 # struct page, struct net_iov no bigger, and an item is two words.
-base=$(offset_of "$dir/base.o" page pp) head=$(offset_of "$dir/head.o" page pp_item)
-if [ -n "$head" ] && [ "$head" = "$base" ]; then
-	echo "PASS pahole: page.pp_item takes the base's page.pp slot (offset $head)"
-else
-	echo "FAIL pahole: page.pp_item at ${head:-?}, the base's page.pp at ${base:-?}"
-	fail=1
-fi
-base=$(size_of "$dir/base.o" net_iov) head=$(size_of "$dir/head.o" net_iov)
-if [ -n "$head" ] && [ "$head" = "$base" ]; then
-	echo "PASS pahole: sizeof(struct net_iov) unchanged ($head bytes)"
-else
-	echo "FAIL pahole: sizeof(struct net_iov) unchanged (base ${base:-?}, series ${head:-?})"
-	fail=1
-fi
-head=$(size_of "$dir/head.o" page_pool_item)
-if [ "$head" = 16 ]; then
-	echo "PASS pahole: sizeof(struct page_pool_item) is two words (16 bytes)"
-else
-	echo "FAIL pahole: sizeof(struct page_pool_item) is ${head:-?}, not two words (16 bytes)"
-	fail=1
-fi
+expect "page.pp_item at the offset of the base's page.pp" \
+	"$(offset_of "$dir/head.o" page pp_item)" "$(offset_of "$dir/base.o" page pp)"
+expect "sizeof(struct net_iov) unchanged" \
+	"$(size_of "$dir/head.o" net_iov)" "$(size_of "$dir/base.o" net_iov)"
+expect "sizeof(struct page_pool_item) is two words" \
+	"$(size_of "$dir/head.o" page_pool_item)" 16
 pairs=$(sed -n 's/^NET_IOV_ASSERT_OFFSET(\([a-z_0-9]*\), *\([a-z_0-9]*\));/\1 \2/p' \
 	"$BUILD/bisect-wt/include/net/netmem.h")
 [ -n "$pairs" ] || { echo "FAIL pahole: no NET_IOV_ASSERT_OFFSET pairs found in netmem.h"; exit 1; }
 while read -r pg iov; do
-	a=$(offset_of "$dir/head.o" page "$pg") b=$(offset_of "$dir/head.o" net_iov "$iov")
-	if [ -n "$a" ] && [ "$a" = "$b" ]; then
-		echo "PASS pahole: page.$pg and net_iov.$iov both at offset $a"
-	else
-		echo "FAIL pahole: page.$pg at ${a:-?} but net_iov.$iov at ${b:-?}"
-		fail=1
-	fi
+	expect "page.$pg and net_iov.$iov at the same offset" \
+		"$(offset_of "$dir/head.o" net_iov "$iov")" "$(offset_of "$dir/head.o" page "$pg")"
 done <<<"$pairs"
 exit "$fail"

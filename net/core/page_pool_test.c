@@ -513,6 +513,7 @@ static struct kunit_suite pp_test_suite = {
 #define PP_MP_QUEUES	4
 #define PP_MP_QUEUE	2	/* the rx queue the provider binds to */
 #define PP_MP_DMA_BASE	0x40000000UL
+#define PP_MP_LENT	8	/* net_iovs lent to users by the lent cases */
 
 struct pp_test_mp {
 	struct net_device *netdev;
@@ -834,26 +835,40 @@ static void pp_mp_test_alloc_recycle(struct kunit *test)
 }
 
 /*
+ * Take 32 net_iovs from a pool of @ops, lend PP_MP_LENT of them to users,
+ * recycle the rest and destroy the pool. Return the pool, which may be used
+ * only while something is inflight.
+ */
+static struct page_pool *
+pp_mp_lend_and_destroy(struct kunit *test,
+		       const struct memory_provider_ops *ops)
+{
+	struct page_pool *pool = pp_mp_create_pool(test, ops);
+	const unsigned int n = 32;
+	netmem_ref *netmems;
+	unsigned int i;
+
+	netmems = pp_mp_alloc(test, pool, n);
+	for (i = 0; i < PP_MP_LENT; i++)
+		pp_mp_lend(test, netmems[i]);
+	for (; i < n; i++)
+		page_pool_put_full_netmem(pool, netmems[i], false);
+	pp_mp_destroy_pool(pp_mp(test));
+	return pool;
+}
+
+/*
  * Without scrub, net_iovs lent to users keep a destroyed pool alive until
  * the users give them back.
  */
 static void pp_mp_test_destroy_lent_no_scrub(struct kunit *test)
 {
+	struct page_pool *pool = pp_mp_lend_and_destroy(test,
+							&pp_mp_ops_no_scrub);
 	struct pp_test_mp *mp = pp_mp(test);
-	struct page_pool *pool = pp_mp_create_pool(test, &pp_mp_ops_no_scrub);
-	const unsigned int n = 32, lent = 8;
-	netmem_ref *netmems;
-	unsigned int i;
 
-	netmems = pp_mp_alloc(test, pool, n);
-	for (i = 0; i < lent; i++)
-		pp_mp_lend(test, netmems[i]);
-	for (; i < n; i++)
-		page_pool_put_full_netmem(pool, netmems[i], false);
-
-	pp_mp_destroy_pool(mp);
 	KUNIT_EXPECT_FALSE(test, completion_done(&mp->destroyed));
-	KUNIT_EXPECT_EQ(test, page_pool_inflight(pool, false), lent);
+	KUNIT_EXPECT_EQ(test, page_pool_inflight(pool, false), PP_MP_LENT);
 
 	pp_mp_return_lent(mp, pool);
 	KUNIT_EXPECT_TRUE(test, pp_mp_wait_destroyed(mp));
@@ -869,18 +884,8 @@ static void pp_mp_test_destroy_lent_no_scrub(struct kunit *test)
 static void pp_mp_test_destroy_lent_scrub(struct kunit *test)
 {
 	struct pp_test_mp *mp = pp_mp(test);
-	struct page_pool *pool = pp_mp_create_pool(test, &pp_mp_ops);
-	const unsigned int n = 32, lent = 8;
-	netmem_ref *netmems;
-	unsigned int i;
 
-	netmems = pp_mp_alloc(test, pool, n);
-	for (i = 0; i < lent; i++)
-		pp_mp_lend(test, netmems[i]);
-	for (; i < n; i++)
-		page_pool_put_full_netmem(pool, netmems[i], false);
-
-	pp_mp_destroy_pool(mp);
+	pp_mp_lend_and_destroy(test, &pp_mp_ops);
 	KUNIT_EXPECT_EQ(test, atomic_read(&mp->scrubs), 1);
 	KUNIT_EXPECT_TRUE(test, bitmap_empty(mp->lent, PP_MP_NIOVS));
 	KUNIT_EXPECT_TRUE_MSG(test, completion_done(&mp->destroyed),

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+
+"""
+DMA unmap of inflight pages when a page_pool is destroyed, end to end.
+
+netdevsim's DMA mode (the pp_dma debugfs knob) gives its rx queues page pools
+that DMA-map pages for the netdevsim bus device and copies every received
+frame into a pool page. With a netdevsim pair, traffic puts pool pages in
+flight: in a socket's receive queue, in IP reassembly, and held through the
+pp_hold_pages knob. Removing the device destroys the pools with those pages
+out. DMA-API debug, which watches the netdevsim bus when netdevsim is built
+in, counts an error for every mapping the device still has when its driver
+unbinds, and for any later unmap or sync on it.
+"""
+
+import os
+import socket
+import struct
+import time
+
+from lib.py import ksft_run, ksft_exit, ksft_pr, ksft_eq, ksft_ge, ksft_true
+from lib.py import ksft_busy_wait, KsftSkipEx
+from lib.py import NetdevFamily, NetdevSimDev, NetNS, NlError, bkg, cmd, ip
+
+DMA_DEBUG = "/sys/kernel/debug/dma-api"
+ADDR_A, ADDR_B = "192.0.2.1", "192.0.2.2"
+PORT = 4242
+# Frees of a destroyed pool are retried once a second.
+POOL_GONE_DEADLINE = 10
+
+
+def dma_errors():
+    with open(os.path.join(DMA_DEBUG, "error_count")) as f:
+        return int(f.read())
+
+
+def check_dma_debug():
+    if not os.path.isdir(DMA_DEBUG):
+        raise KsftSkipEx("no DMA-API debug (CONFIG_DMA_API_DEBUG, debugfs)")
+    with open(os.path.join(DMA_DEBUG, "disabled")) as f:
+        if f.read().strip() == "Y":
+            raise KsftSkipEx("DMA-API debug disabled itself")
+    with open(os.path.join(DMA_DEBUG, "all_errors"), "w") as f:
+        f.write("1")
+    if os.path.exists("/sys/module/netdevsim/initstate"):
+        ksft_pr("netdevsim is a module: mappings left at unbind go unreported")
+
+
+# Sends @count datagrams, or for @seconds, whichever ends first.
+UDP_SENDER = ("import socket, time\n"
+              "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+              "end = time.monotonic() + {seconds}\n"
+              "for i in range({count}):\n"
+              "    if time.monotonic() > end:\n"
+              "        break\n"
+              "    s.sendto(bytes(1000), (\"{addr}\", {port}))\n")
+
+
+def udp_sender(ns, count, seconds):
+    code = UDP_SENDER.format(count=count, seconds=seconds, addr=ADDR_B,
+                             port=PORT)
+    return f"ip netns exec {ns} python3 -c '{code}'"
+
+
+def send_udp(ns, count):
+    cmd(udp_sender(ns, count, 5))
+
+
+def send_first_fragment(ns):
+    """An IPv4 UDP datagram's first fragment only: it waits for the rest."""
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 64, 0x4242, 0x2000, 64,
+                      socket.IPPROTO_UDP, 0, socket.inet_aton(ADDR_A),
+                      socket.inet_aton(ADDR_B))
+    pkt = (hdr + bytes(64)).hex()
+    cmd(f"ip netns exec {ns} python3 -c 'import socket\n"
+        "s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)\n"
+        f"s.sendto(bytes.fromhex(\"{pkt}\"), (\"{ADDR_B}\", 0))\n'")
+
+
+class Pair:
+    """netdevsim A in its own netns, linked to netdevsim B, in DMA mode, here."""
+
+    def __init__(self, queues):
+        self.ns = NetNS()
+        self.a = self.b = None
+        self.a = NetdevSimDev(queue_count=queues)
+        self.b = NetdevSimDev(queue_count=queues)
+        self.nsa, self.nsb = self.a.nsims[0], self.b.nsims[0]
+        if not os.path.exists(self.nsb.dfs_dir + "pp_dma"):
+            raise KsftSkipEx("netdevsim has no DMA mode (pp_dma)")
+        ip(f"link set dev {self.nsa.ifname} netns {self.ns}")
+        ifa = ip(f"link show dev {self.nsa.ifname}", json=True,
+                 ns=self.ns)[0]["ifindex"]
+
+        fda = os.open(f"/run/netns/{self.ns}", os.O_RDONLY)
+        fdb = os.open("/proc/self/ns/net", os.O_RDONLY)
+        try:
+            NetdevSimDev.ctrl_write("link_device",
+                                    f"{fda}:{ifa} {fdb}:{self.nsb.ifindex}")
+        finally:
+            os.close(fda)
+            os.close(fdb)
+
+        self.nsb.dfs_write("pp_dma", "Y")
+        ip(f"addr add {ADDR_A}/24 dev {self.nsa.ifname}", ns=self.ns)
+        ip(f"link set dev {self.nsa.ifname} up", ns=self.ns)
+        ip(f"addr add {ADDR_B}/24 dev {self.nsb.ifname}")
+        ip(f"link set dev {self.nsb.ifname} up")
+
+    def remove(self):
+        for dev in (self.b, self.a):
+            if dev:
+                dev.remove()
+        self.ns.__del__()
+
+
+def pools_of(nf, ifindex):
+    return [pp for pp in nf.page_pool_get({}, dump=True)
+            if pp.get("ifindex") == ifindex]
+
+
+def pool_state(nf, pp_id):
+    try:
+        return nf.page_pool_get({"id": pp_id})
+    except NlError:
+        return None
+
+
+def remove_with_pages_inflight(nf, queues, held):
+    check_dma_debug()
+    errors = dma_errors()
+    cmd("sysctl -q -w net.ipv4.ipfrag_time=3")
+    pair = None
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ids = []
+    try:
+        pair = Pair(queues)
+        sock.bind((ADDR_B, PORT))
+        ids = [pp["id"] for pp in pools_of(nf, pair.nsb.ifindex)]
+        ksft_eq(len(ids), queues, "one pool per rx queue")
+
+        send_udp(pair.ns, 64)
+        send_first_fragment(pair.ns)
+        pair.nsb.dfs_write("pp_hold_pages", str(held))
+        out = sum(pp["inflight"] for pp in pools_of(nf, pair.nsb.ifindex))
+        ksft_ge(out, held + 2, "pages inflight before removal")
+
+        start = time.monotonic()
+        pair.b.remove()
+        took = time.monotonic() - start
+        ksft_eq(dma_errors(), errors, "DMA-API errors at unbind")
+
+        # The socket and the fragment still hold pages: removal did not
+        # wait for them, and their pools live on, detached.
+        alive = [s for s in (pool_state(nf, i) for i in ids) if s]
+        ksft_ge(len(alive), 1, "a pool outlives the device")
+        for s in alive:
+            ksft_true("detach-time" in s, "pool detached")
+            ksft_ge(s["inflight"], 1, "detached pool inflight")
+        ksft_pr(f"{out} pages inflight in {queues} pools; device removed in "
+                f"{took:.2f}s, {sum(s['inflight'] for s in alive)} still out")
+    finally:
+        sock.close()
+        if pair:
+            pair.remove()
+
+    # The fragment expires, the socket is gone: every pool goes.
+    ksft_busy_wait(lambda: not any(pool_state(nf, i) for i in ids),
+                   deadline=POOL_GONE_DEADLINE, comment="pools freed")
+    ksft_eq(dma_errors(), errors, "DMA-API errors after the last page")
+    cmd("sysctl -q -w net.ipv4.ipfrag_time=30")
+
+
+def one_queue_one_page(nf) -> None:
+    remove_with_pages_inflight(nf, 1, 1)
+
+
+def many_queues_many_pages(nf) -> None:
+    remove_with_pages_inflight(nf, 8, 4096)
+
+
+def create_delete_under_traffic(nf) -> None:
+    """Devices come and go while the peer keeps sending."""
+    check_dma_debug()
+    errors = dma_errors()
+    ids = []
+    for _ in range(5):
+        pair = None
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            pair = Pair(4)
+            sock.bind((ADDR_B, PORT))
+            ids += [pp["id"] for pp in pools_of(nf, pair.nsb.ifindex)]
+            # The sender stops by itself, 2s on: the device goes meanwhile.
+            with bkg(udp_sender(pair.ns, 10**9, 2), exit_wait=True):
+                time.sleep(0.5)
+                pair.nsb.dfs_write("pp_hold_pages", "256")
+                pair.b.remove()
+        finally:
+            sock.close()
+            if pair:
+                pair.remove()
+    ksft_busy_wait(lambda: not any(pool_state(nf, i) for i in ids),
+                   deadline=POOL_GONE_DEADLINE, comment="pools freed")
+    ksft_eq(dma_errors(), errors, "DMA-API errors")
+
+
+def main() -> None:
+    nf = NetdevFamily()
+    ksft_run([one_queue_one_page, many_queues_many_pages,
+              create_delete_under_traffic], args=(nf, ))
+    ksft_exit()
+
+
+if __name__ == "__main__":
+    main()

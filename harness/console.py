@@ -22,7 +22,8 @@ SPLAT = re.compile(
 BENIGN = re.compile(r"DMA-API: (preallocated \d+ debug entries|debugging enabled by kernel config)$")
 TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\] ")
 SELFTEST_END = re.compile(r"^PPVM: selftest-end (\S+) rc=(\d+) dma-errors=(-?\d+)")
-TAP_RESULT = re.compile(r"^\s*(not ok|ok) \d+ (?:- )?([^#]*?)\s*(#\s*(SKIP|skip).*)?$")
+# A selftest's own results, nested below the kselftest runner's "ok 1 selftests: ...".
+TAP_RESULT = re.compile(r"^# \s*(not ok|ok) \d+ (?:- )?([^#]*?)\s*(#\s*(SKIP|skip).*)?$")
 
 
 class Results:

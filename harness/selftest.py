@@ -106,10 +106,18 @@ def t_kunit_missing():
     return r.returncode == 1 and "FAIL vm: KUnit results parsed" in r.stdout, r.stdout
 
 
+def runner_log(cases, ok):
+    """A log as kselftest's runner.sh writes it: the test's TAP nested as comments."""
+    cases = cases.split("\n")
+    inner = "".join(f"# {line}\n" for line in ["TAP version 13", f"1..{len(cases)}"] + cases)
+    return (f"TAP version 13\n1..1\n# timeout set to 600\n# selftests: t: x.sh\n{inner}"
+            f"{'ok' if ok else 'not ok'} 1 selftests: t: x.sh{'' if ok else ' # exit=1'}\n")
+
+
 def t_dma_errors():
     """DMA-API errors counted during boot or a selftest fail the run"""
     with tempfile.TemporaryDirectory() as d:
-        open(os.path.join(d, "t_x.sh.log"), "w").write("TAP version 13\n1..1\nok 1 x\n")
+        open(os.path.join(d, "t_x.sh.log"), "w").write(runner_log("ok 1 x", ok=True))
         r = console(KTAP_OK + "PPVM: selftest-end t/x.sh rc=0 dma-errors=2\n", "--guest-dir", d)
         r2 = console(KTAP_OK.replace("boot-dma-errors 0", "boot-dma-errors 1"))
     return (r.returncode == 1 and "FAIL vm: selftest t/x.sh: DMA-API" in r.stdout and
@@ -119,7 +127,7 @@ def t_dma_errors():
 def t_selftest_fail():
     """a selftest's failing TAP case, or its non-zero exit, fails"""
     with tempfile.TemporaryDirectory() as d:
-        open(os.path.join(d, "t_x.sh.log"), "w").write("TAP version 13\n1..2\nok 1 a\nnot ok 2 b\n")
+        open(os.path.join(d, "t_x.sh.log"), "w").write(runner_log("ok 1 a\nnot ok 2 b", ok=False))
         r = console(KTAP_OK + "PPVM: selftest-end t/x.sh rc=1 dma-errors=0\n", "--guest-dir", d)
     return r.returncode == 1 and "FAIL vm: selftest t/x.sh: b" in r.stdout, r.stdout
 

@@ -99,7 +99,17 @@ cmd_check() {
 		[ -n "$f" ] || continue
 		grep -qxF "$f" <<<"$want" || { echo "extra file: $f (the series does not add it)"; bad=1; }
 	done <<<"$have"
-	[ "$bad" = 0 ] && echo "copies of the $(wc -l <<<"$want") added files match patches/"
+	# One identity: each patch's author and its sign-offs (the header, above "---").
+	local me="$SERIES_NAME <$SERIES_EMAIL>" p
+	for p in "$TOP"/patches/[0-9]*.patch; do
+		grep -qxF "From: $me" "$p" || { echo "$(basename "$p"): author is not $me"; bad=1; }
+		case "$p" in */0000-cover-letter.patch) continue ;; esac
+		sed '/^---$/q' "$p" | grep '^Signed-off-by: ' | grep -qvxF "Signed-off-by: $me" &&
+			{ echo "$(basename "$p"): a Signed-off-by other than $me"; bad=1; }
+		sed '/^---$/q' "$p" | grep -qxF "Signed-off-by: $me" ||
+			{ echo "$(basename "$p"): no Signed-off-by: $me"; bad=1; }
+	done
+	[ "$bad" = 0 ] && echo "copies of the $(wc -l <<<"$want") added files match patches/; every patch is by $me"
 	return "$bad"
 }
 

@@ -58,6 +58,8 @@ qemu=(qemu-system-x86_64 $acc -machine q35 -smp 2 -m 3G -bios qboot.rom
 	-device virtio-9p-pci,fsdev=out,mount_tag=ppout
 	-netdev hubport,id=hub0p0,hubid=0
 	-device virtio-net-pci,netdev=hub0p0,mac=52:54:00:12:34:56
+	-netdev hubport,id=hub0p1,hubid=0
+	-device vmxnet3,netdev=hub0p1,mac=52:54:00:12:34:57
 	-append "$cmdline")
 rc=0
 timeout -k 10 "${PP_VM_TIMEOUT:-1500}" "${qemu[@]}" </dev/null >"$run/qemu.log" 2>&1 || rc=$?

@@ -4,9 +4,12 @@
 #   build.sh PROFILE [MAKE TARGET...]
 #
 # PROFILE names harness/kconfig/PROFILE.config; its last "-word" is the ARCH
-# (test-x86_64 -> x86_64). The .config is that fragment plus every .kunitconfig
-# the series adds, run through olddefconfig, and the build stops if olddefconfig
-# dropped any option. Output goes to build/kbuild-PROFILE, compiled through ccache.
+# (test-x86_64 -> x86_64). A "# include NAME.config" line in it pulls in that
+# fragment first. The .config is the fragments plus every .kunitconfig the
+# series adds (not for bench-* profiles: the benchmark's kernels must share one
+# config, with or without the series), run through olddefconfig, and the build
+# stops if olddefconfig dropped any option. Output goes to build/kbuild-PROFILE,
+# compiled through ccache.
 # PP_SRC=DIR builds another checkout (the per-patch worktree) into PP_OUT.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -20,10 +23,18 @@ src=${PP_SRC:-$TREE}
 out=${PP_OUT:-$BUILD/kbuild-$profile}
 mkdir -p "$out"
 
-frags=("$frag")
+frags=()
 while read -r f; do
-	[ -n "$f" ] && frags+=("$src/$f")
-done < <(series_files "$(git -C "$src" rev-parse HEAD)" A '*.kunitconfig')
+	frags+=("$HARNESS/kconfig/$f")
+done < <(sed -n 's/^# include \(\S*\)$/\1/p' "$frag")
+frags+=("$frag")
+case "$profile" in
+bench-*) ;;
+*)	while read -r f; do
+		[ -n "$f" ] && frags+=("$src/$f")
+	done < <(series_files "$(git -C "$src" rev-parse HEAD)" A '*.kunitconfig')
+	;;
+esac
 
 cc="ccache gcc"
 command -v ccache >/dev/null || cc=gcc

@@ -22,6 +22,8 @@ SERIES_BRANCH=${PP_SERIES_BRANCH:-series}
 
 # Files the series adds are mirrored in the repo under these top-level folders.
 MIRROR_DIRS="net include tools/testing/selftests/net Documentation"
+# The series' benchmark: a kselftest folder with an out-of-tree module.
+BENCH_DIR=tools/testing/selftests/net/page_pool_bench
 
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/pp-series-ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-15G}

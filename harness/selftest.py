@@ -196,7 +196,29 @@ def t_cover_letter():
     return ok, out
 
 
+def t_bench():
+    """bench.py reports medians, ratios and a missed target; a boot without results fails"""
+    with tempfile.TemporaryDirectory() as d:
+        ns = {"base": [10, 10, 12], "floor": [9, 9, 9], "series": [11, 11, 11]}
+        for k, vals in ns.items():
+            for r, v in enumerate(vals, 1):
+                g = os.path.join(d, f"bench-{k}-{r}", "guest")
+                os.makedirs(g)
+                open(os.path.join(g, "x_page_pool_bench.sh.log"), "w").write(
+                    f"# test=fast dma=0 n=1000 ns={v}.000 cycles=30\n"
+                    f"# test=destroy dma=1 n=1 ns={v * 10 ** 6}.000 cycles=1 pages=65536\n")
+        r = run(sys.executable, os.path.join(HARNESS, "bench.py"), d, "3")
+        open(os.path.join(d, "bench-floor-2", "guest", "x_page_pool_bench.sh.log"), "w").write("FAIL\n")
+        r2 = run(sys.executable, os.path.join(HARNESS, "bench.py"), d, "3")
+    fast = [l for l in r.stdout.splitlines() if l.startswith("| fast |")]
+    destroy = [l for l in r.stdout.splitlines() if l.startswith("| destroy 65536 pages |")]
+    return (r.returncode == 0 and len(fast) == 1 and "| 1.100 | 1.222 |" in fast[0] and
+            "missed by 9.0%" in fast[0] and "spread 20%" in fast[0] and
+            destroy and "missed (11.00 ms)" in destroy[0] and
+            r2.returncode != 0 and "bench-floor-2" in r2.stderr), r.stdout + r.stderr + r2.stderr
+
+
 for t in (t_clean, t_warn, t_splats, t_benign, t_allow, t_kunit_fail, t_kunit_missing, t_dma_errors,
-          t_selftest_fail, t_kconfig, t_checkpatch, t_cover_letter):
+          t_selftest_fail, t_kconfig, t_checkpatch, t_cover_letter, t_bench):
     case(t)
 sys.exit(0 if all(results) else 1)

@@ -46,6 +46,9 @@ cmdline="console=ttyS0 root=/dev/root rootfstype=9p ro"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144"
 cmdline+=" init=$HARNESS/guest/init.sh panic=-1 kasan.fault=report"
 cmdline+=" pp_tree=$TREE pp_tests=${tests// /,}"
+# PP_VM_APPEND: more "NAME=VALUE" words, which the guest's init sees as
+# environment (bench.sh passes the module path to the benchmark's script).
+cmdline+=${PP_VM_APPEND:+ $PP_VM_APPEND}
 acc=$(accel)
 say "vm $name: booting $(basename "$kernel") (${acc%% *}), console: ${console#"$TOP"/}"
 # shellcheck disable=SC2086

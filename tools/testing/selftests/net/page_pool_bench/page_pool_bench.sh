@@ -9,7 +9,7 @@
 
 ksft_skip=4
 ko=${1:-$(dirname "$0")/module/page_pool_bench.ko}
-shift
+[ $# -gt 0 ] && shift
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: needs root"

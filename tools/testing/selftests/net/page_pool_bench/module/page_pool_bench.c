@@ -83,63 +83,13 @@ static struct page_pool *bench_pool(bool dma, int cpuid)
 	return page_pool_create_percpu(&pp, cpuid);
 }
 
-enum bench_put {
-	BENCH_DIRECT,	/* alloc cache: recycled from the pool's own context */
-	BENCH_RING,	/* ptr_ring: returned as if from another context */
-	BENCH_SLOW,	/* an extra reference: the page leaves the pool */
+enum bench_test {
+	BENCH_FAST,		/* recycled into the alloc cache */
+	BENCH_RING,		/* returned as if from another context: ptr_ring */
+	BENCH_SLOW,		/* an extra reference: the page leaves the pool */
+	BENCH_SKB_LOCAL,	/* skb freed on the pool's CPU */
+	BENCH_SKB_REMOTE,	/* skb freed on another CPU */
 };
-
-static void bench_put(struct page_pool *pool, struct page *page,
-		      enum bench_put how)
-{
-	switch (how) {
-	case BENCH_DIRECT:
-		page_pool_recycle_direct(pool, page);
-		break;
-	case BENCH_RING:
-		page_pool_put_full_page(pool, page, false);
-		break;
-	case BENCH_SLOW:
-		get_page(page);
-		page_pool_put_full_page(pool, page, false);
-		put_page(page);
-		break;
-	}
-}
-
-/* Allocate and give back @loops pages, in softirq context as NAPI does. */
-static int bench_recycle(const char *name, bool dma, enum bench_put how)
-{
-	struct bench_clock c;
-	struct page_pool *pool;
-	unsigned int i;
-	int err = 0;
-
-	pool = bench_pool(dma, -1);
-	if (IS_ERR(pool))
-		return PTR_ERR(pool);
-
-	bench_start(&c);
-	for (i = 0; i < loops && !err; i++) {
-		struct page *page;
-
-		if (i % BENCH_CHUNK == 0)
-			local_bh_disable();
-		page = page_pool_alloc_pages(pool, GFP_ATOMIC | __GFP_NOWARN);
-		if (page)
-			bench_put(pool, page, how);
-		else
-			err = -ENOMEM;
-		if (i % BENCH_CHUNK == BENCH_CHUNK - 1 || i == loops - 1 || err)
-			local_bh_enable();
-	}
-	bench_stop(&c);
-
-	page_pool_destroy(pool);
-	if (!err)
-		bench_report(name, dma, loops, &c, "");
-	return err;
-}
 
 /* A page_pool page as the head of an skb, marked for recycling. */
 static struct sk_buff *bench_skb(struct page_pool *pool)
@@ -160,45 +110,73 @@ static struct sk_buff *bench_skb(struct page_pool *pool)
 }
 
 /*
- * skb free on the pool's CPU: napi_pp_put_page() finds the pool from the
- * page and, in softirq context on the CPU the pool belongs to, recycles
- * straight into the alloc cache.
+ * One element of test @t. Inlined into bench_run() with @t a constant, so
+ * that each test's loop is only its own work.
+ *
+ * An skb freed with napi_consume_skb() on the pool's CPU goes through
+ * napi_pp_put_page(), which finds the pool from the page and, in softirq
+ * context on the CPU the pool belongs to, recycles into the alloc cache.
+ * An skb handed to @remote is freed by a kthread on another CPU; its page
+ * comes back through the ptr_ring.
  */
-static int bench_skb_local(bool dma)
+static __always_inline int bench_one(struct page_pool *pool,
+				     enum bench_test t, struct ptr_ring *remote)
 {
-	struct bench_clock c;
-	struct page_pool *pool;
-	unsigned int i;
-	int err = 0;
+	struct sk_buff *skb;
+	struct page *page;
 
-	migrate_disable();
-	pool = bench_pool(dma, smp_processor_id());
-	if (IS_ERR(pool)) {
-		migrate_enable();
-		return PTR_ERR(pool);
-	}
-
-	bench_start(&c);
-	for (i = 0; i < loops && !err; i++) {
-		struct sk_buff *skb;
-
-		if (i % BENCH_CHUNK == 0)
-			local_bh_disable();
+	if (t == BENCH_SKB_LOCAL || t == BENCH_SKB_REMOTE) {
 		skb = bench_skb(pool);
-		if (skb)
+		if (!skb)
+			return -ENOMEM;
+		if (t == BENCH_SKB_LOCAL)
 			napi_consume_skb(skb, 1);
 		else
-			err = -ENOMEM;
-		if (i % BENCH_CHUNK == BENCH_CHUNK - 1 || i == loops - 1 || err)
-			local_bh_enable();
+			while (ptr_ring_produce(remote, skb))
+				cpu_relax();
+		return 0;
 	}
-	bench_stop(&c);
 
-	page_pool_destroy(pool);
-	migrate_enable();
-	if (!err)
-		bench_report("skb_free_local", dma, loops, &c, "");
-	return err;
+	page = page_pool_alloc_pages(pool, GFP_ATOMIC | __GFP_NOWARN);
+	if (!page)
+		return -ENOMEM;
+	if (t == BENCH_FAST) {
+		page_pool_recycle_direct(pool, page);
+	} else if (t == BENCH_RING) {
+		page_pool_put_full_page(pool, page, false);
+	} else {
+		get_page(page);
+		page_pool_put_full_page(pool, page, false);
+		put_page(page);
+	}
+	return 0;
+}
+
+/*
+ * @loops elements of test @t in bottom-half disabled context, as under NAPI,
+ * enabling bottom halves again every BENCH_CHUNK elements. Returns how many
+ * elements succeeded; *@err is set if one failed.
+ */
+static __always_inline unsigned int bench_run(struct page_pool *pool,
+					      enum bench_test t,
+					      struct ptr_ring *remote,
+					      int *err)
+{
+	unsigned int done = 0, i, n;
+
+	*err = 0;
+	while (done < loops && !*err) {
+		n = min_t(unsigned int, loops - done, BENCH_CHUNK);
+		local_bh_disable();
+		for (i = 0; i < n; i++) {
+			*err = bench_one(pool, t, remote);
+			if (*err)
+				break;
+		}
+		local_bh_enable();
+		done += i;
+	}
+	return done;
 }
 
 struct bench_remote {
@@ -223,81 +201,77 @@ static int bench_remote_free(void *arg)
 	return 0;
 }
 
-/*
- * skb free on another CPU: the page goes back through the pool's ptr_ring,
- * from which the allocating CPU refills its cache. The time per element
- * covers both CPUs working in parallel.
- */
-static int bench_skb_remote(bool dma)
+/* Start the kthread that frees @r's skbs on a CPU other than @cpu. */
+static struct task_struct *bench_remote_start(struct bench_remote *r, int cpu)
 {
 	struct task_struct *consumer;
-	struct bench_remote *r;
-	struct bench_clock c;
-	struct page_pool *pool;
-	unsigned int i, sent = 0;
-	int cpu, other, err;
+	int other, err;
 
-	r = kzalloc(sizeof(*r), GFP_KERNEL);
-	if (!r)
-		return -ENOMEM;
+	other = cpumask_any_but(cpu_online_mask, cpu);
+	if (other >= nr_cpu_ids)
+		return NULL;
 	err = ptr_ring_init(&r->ring, BENCH_POOL_SIZE / 2, GFP_KERNEL);
 	if (err)
-		goto free;
-
-	migrate_disable();
-	cpu = smp_processor_id();
-	other = cpumask_any_but(cpu_online_mask, cpu);
-	if (other >= nr_cpu_ids) {
-		migrate_enable();
-		pr_info("test=skb_free_remote dma=%d skipped: one CPU online\n",
-			dma);
-		goto ring;
-	}
-	pool = bench_pool(dma, cpu);
-	if (IS_ERR(pool)) {
-		err = PTR_ERR(pool);
-		goto enable;
-	}
+		return ERR_PTR(err);
 	consumer = kthread_create(bench_remote_free, r, "pp_bench/%d", other);
 	if (IS_ERR(consumer)) {
-		err = PTR_ERR(consumer);
-		goto destroy;
+		ptr_ring_cleanup(&r->ring, NULL);
+		return consumer;
 	}
 	kthread_bind(consumer, other);
 	wake_up_process(consumer);
+	return consumer;
+}
+
+/*
+ * Time test @t on a pool of its own. The skb tests' pool belongs to this
+ * CPU, so that frees here count as local; for the remote test the time
+ * covers both CPUs working in parallel, until the last skb is freed.
+ */
+static __always_inline int bench_test(const char *name, enum bench_test t,
+				      bool dma)
+{
+	bool skb = t == BENCH_SKB_LOCAL || t == BENCH_SKB_REMOTE;
+	struct task_struct *consumer = NULL;
+	struct bench_remote r = {};
+	struct page_pool *pool;
+	struct bench_clock c;
+	unsigned int done;
+	int err;
+
+	migrate_disable();
+	if (t == BENCH_SKB_REMOTE) {
+		consumer = bench_remote_start(&r, smp_processor_id());
+		err = PTR_ERR_OR_ZERO(consumer);
+		if (!consumer)
+			pr_info("test=%s dma=%d skipped: one CPU online\n",
+				name, dma);
+		if (IS_ERR_OR_NULL(consumer))
+			goto out;
+	}
+	pool = bench_pool(dma, skb ? smp_processor_id() : -1);
+	err = PTR_ERR_OR_ZERO(pool);
+	if (err)
+		goto stop;
 
 	bench_start(&c);
-	for (i = 0; i < loops && !err; i++) {
-		struct sk_buff *skb;
-
-		if (i % BENCH_CHUNK == 0)
-			local_bh_disable();
-		skb = bench_skb(pool);
-		if (skb) {
-			while (ptr_ring_produce(&r->ring, skb))
-				cpu_relax();
-			sent++;
-		} else {
-			err = -ENOMEM;
-		}
-		if (i % BENCH_CHUNK == BENCH_CHUNK - 1 || i == loops - 1 || err)
-			local_bh_enable();
-	}
-	while (READ_ONCE(r->freed) < sent)
-		cpu_relax();
+	done = bench_run(pool, t, &r.ring, &err);
+	if (consumer)
+		while (READ_ONCE(r.freed) < done)
+			cpu_relax();
 	bench_stop(&c);
 
-	kthread_stop(consumer);
 	if (!err)
-		bench_report("skb_free_remote", dma, loops, &c, "");
-destroy:
-	page_pool_destroy(pool);
-enable:
+		bench_report(name, dma, loops, &c, "");
+stop:
+	if (consumer) {
+		kthread_stop(consumer);
+		ptr_ring_cleanup(&r.ring, NULL);
+	}
+	if (!IS_ERR(pool))
+		page_pool_destroy(pool);
+out:
 	migrate_enable();
-ring:
-	ptr_ring_cleanup(&r->ring, NULL);
-free:
-	kfree(r);
 	return err;
 }
 
@@ -353,15 +327,7 @@ free:
 
 static int __init page_pool_bench_init(void)
 {
-	static const struct {
-		const char *name;
-		enum bench_put how;
-	} recycle[] = {
-		{ "fast", BENCH_DIRECT },
-		{ "ptr_ring", BENCH_RING },
-		{ "slow", BENCH_SLOW },
-	};
-	int i, dma, err = 0;
+	int i, err;
 
 	if (!loops)
 		return -EINVAL;
@@ -370,21 +336,21 @@ static int __init page_pool_bench_init(void)
 	if (IS_ERR(bench_pdev))
 		return PTR_ERR(bench_pdev);
 	err = dma_coerce_mask_and_coherent(&bench_pdev->dev, DMA_BIT_MASK(64));
-	if (err)
-		goto out;
 
-	for (i = 0; i < ARRAY_SIZE(recycle) && !err; i++)
-		for (dma = 0; dma < 2 && !err; dma++)
-			err = bench_recycle(recycle[i].name, dma, recycle[i].how);
-	if (!err)
-		err = bench_skb_local(true);
-	if (!err)
-		err = bench_skb_remote(true);
+	/* Each call names its test as a constant: see bench_one(). */
+	err = err ?: bench_test("fast", BENCH_FAST, false);
+	err = err ?: bench_test("fast", BENCH_FAST, true);
+	err = err ?: bench_test("ptr_ring", BENCH_RING, false);
+	err = err ?: bench_test("ptr_ring", BENCH_RING, true);
+	err = err ?: bench_test("slow", BENCH_SLOW, false);
+	err = err ?: bench_test("slow", BENCH_SLOW, true);
+	err = err ?: bench_test("skb_free_local", BENCH_SKB_LOCAL, true);
+	err = err ?: bench_test("skb_free_remote", BENCH_SKB_REMOTE, true);
 	for (i = 0; i < nr_destroy && !err; i++)
 		err = bench_destroy(destroy_pages[i]);
 	if (err)
 		pr_err("failed: %d\n", err);
-out:
+
 	platform_device_unregister(bench_pdev);
 	return err;
 }

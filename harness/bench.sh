@@ -50,7 +50,7 @@ for k in "${kernels[@]}"; do
 	# The module from the series, built against each kernel.
 	mkdir -p "$dir/mod-$k"
 	cp "$TREE/$mod/module/Makefile" "$TREE/$mod/module/page_pool_bench.c" "$dir/mod-$k/"
-	make -s -C "$dir/mod-$k" KDIR="$dir/kbuild-$k" CC="ccache gcc" >/dev/null
+	make -s -C "$dir/mod-$k" KDIR="$dir/kbuild-$k" CC="$KCC" >/dev/null
 	say "bench: $k kernel and module ready"
 done
 

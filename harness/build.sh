@@ -36,9 +36,7 @@ bench-*) ;;
 	;;
 esac
 
-cc="ccache gcc"
-command -v ccache >/dev/null || cc=gcc
-mk=(make -C "$src" O="$out" ARCH="$arch" CC="$cc" HOSTCC="$cc" -j"$JOBS"
+mk=(make -C "$src" O="$out" ARCH="$arch" CC="$KCC" HOSTCC="$KCC" -j"$JOBS"
     KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026" KBUILD_BUILD_USER=pp KBUILD_BUILD_HOST=pp)
 
 python3 "$HARNESS/kconfig.py" "$src" merge "$out/.config.frag" "${frags[@]}"

@@ -22,7 +22,7 @@ done < <(series_files "$SERIES_BRANCH" A '*.kunitconfig')
 cd "$TREE"
 rc=0
 python3 tools/testing/kunit/kunit.py run --arch="$arch" --build_dir="$out" \
-	--jobs="$JOBS" --make_options CC="ccache gcc" --timeout=900 \
+	--jobs="$JOBS" --make_options CC="$KCC" --timeout=900 \
 	--kconfig_add CONFIG_DEBUG_KERNEL=y --kconfig_add CONFIG_PROVE_LOCKING=y \
 	--kconfig_add CONFIG_DEBUG_ATOMIC_SLEEP=y --kconfig_add CONFIG_DMA_API_DEBUG=y \
 	--raw_output=all "${args[@]}" >"$log" 2>&1 || rc=$?

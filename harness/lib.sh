@@ -25,6 +25,10 @@ MIRROR_DIRS="net include tools/testing/selftests/net Documentation"
 # The series' benchmark: a kselftest folder with an out-of-tree module.
 BENCH_DIR=tools/testing/selftests/net/page_pool_bench
 
+# The compiler of every kernel and module build: gcc through ccache (deps.sh
+# installs it), plain gcc without.
+KCC="ccache gcc"
+command -v ccache >/dev/null || KCC=gcc
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/pp-series-ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-15G}
 # Hash paths relative to the checkout, so that another clone (CI's) of the

@@ -15,6 +15,9 @@ added_files() {
 	series_files "$SERIES_BRANCH" A $MIRROR_DIRS
 }
 
+# Whether the series adds FILE as an executable (git mode 100755).
+executable() { [ "$(git -C "$TREE" ls-tree "$SERIES_BRANCH" -- "$1" | cut -d' ' -f1)" = 100755 ]; }
+
 # What the applied branch depends on: the patches, not the cover letter's text.
 patches_sum() {
 	find "$TOP/patches" -name '[0-9]*.patch' ! -name '0000-cover-letter.patch' | sort |
@@ -71,6 +74,7 @@ cmd_export() {
 	added_files | while read -r f; do
 		mkdir -p "$TOP/$(dirname "$f")"
 		git -C "$TREE" show "$SERIES_BRANCH:$f" >"$TOP/$f"
+		if executable "$f"; then chmod +x "$TOP/$f"; else chmod -x "$TOP/$f"; fi
 	done
 	for d in $MIRROR_DIRS; do
 		[ -d "$TOP/$d" ] && find "$TOP/$d" -type d -empty -delete
@@ -93,6 +97,9 @@ cmd_check() {
 			echo "differs: $f (the copy and the patches disagree)"
 			git -C "$TREE" show "$SERIES_BRANCH:$f" | diff -u --label "patches:$f" - --label "copy:$f" "$TOP/$f" | head -20
 			bad=1
+		elif [ "$(executable "$f" && echo x)" != "$([ -x "$TOP/$f" ] && echo x)" ]; then
+			echo "mode differs: $f (executable in only one of the copy and the series)"
+			bad=1
 		fi
 	done <<<"$want"
 	while read -r f; do
@@ -101,13 +108,13 @@ cmd_check() {
 	done <<<"$have"
 	# One identity: each patch's author and its sign-offs (the header, above "---").
 	local me="$SERIES_NAME <$SERIES_EMAIL>" p
+	local sobs
 	for p in "$TOP"/patches/[0-9]*.patch; do
 		grep -qxF "From: $me" "$p" || { echo "$(basename "$p"): author is not $me"; bad=1; }
 		case "$p" in */0000-cover-letter.patch) continue ;; esac
-		sed '/^---$/q' "$p" | grep '^Signed-off-by: ' | grep -qvxF "Signed-off-by: $me" &&
-			{ echo "$(basename "$p"): a Signed-off-by other than $me"; bad=1; }
-		sed '/^---$/q' "$p" | grep -qxF "Signed-off-by: $me" ||
-			{ echo "$(basename "$p"): no Signed-off-by: $me"; bad=1; }
+		sobs=$(sed '/^---$/q' "$p" | grep '^Signed-off-by: ' | sort -u || true)
+		[ "$sobs" = "Signed-off-by: $me" ] ||
+			{ echo "$(basename "$p"): sign-offs are not exactly $me: ${sobs:-none}"; bad=1; }
 	done
 	[ "$bad" = 0 ] && echo "copies of the $(wc -l <<<"$want") added files match patches/; every patch is by $me"
 	return "$bad"

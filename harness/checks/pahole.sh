@@ -14,7 +14,7 @@ dir=$BUILD/pahole
 mkdir -p "$dir"
 
 debug_obj() {	# debug_obj SRC OUT DEST
-	make -C "$1" O="$2" ARCH=x86_64 CC="ccache gcc" KCFLAGS=-g -s net/core/page_pool.o
+	make -C "$1" O="$2" ARCH=x86_64 CC="$KCC" KCFLAGS=-g -s net/core/page_pool.o
 	cp "$2/net/core/page_pool.o" "$3"
 	# Leave no -g object behind for the next plain build to trust.
 	rm -f "$2/net/core/page_pool.o"

@@ -26,7 +26,7 @@ warnings_of() {
 	local src=$1 out=$2 obj=$3 log
 	log=$(mktemp)
 	rm -f "$out/$obj"
-	make -C "$src" O="$out" ARCH=x86_64 CC="ccache gcc" C=2 W=1 -j"$JOBS" "$obj" >"$log" 2>&1 || true
+	make -C "$src" O="$out" ARCH=x86_64 CC="$KCC" C=2 W=1 -j"$JOBS" "$obj" >"$log" 2>&1 || true
 	{
 		if ! grep -qE "^  CC +$obj\$" "$log" || ! grep -qE "^  CHECK +.*/${obj%.o}\.c\$" "$log"; then
 			echo "error: the compiler or sparse did not run on $obj: $(tail -n 3 "$log" | tr '\n' ' ')"
@@ -42,8 +42,8 @@ if [ ! -f "$base_out/.config" ] || ! cmp -s "$head_out/.config" "$base_out/.conf
 	mkdir -p "$base_out"
 	cp "$head_out/.config" "$base_out/.config"
 	cp "$head_out/.config" "$base_out/.config.from"
-	make -C "$base_src" O="$base_out" ARCH=x86_64 CC="ccache gcc" -s olddefconfig
-	make -C "$base_src" O="$base_out" ARCH=x86_64 CC="ccache gcc" -j"$JOBS" -s prepare
+	make -C "$base_src" O="$base_out" ARCH=x86_64 CC="$KCC" -s olddefconfig
+	make -C "$base_src" O="$base_out" ARCH=x86_64 CC="$KCC" -j"$JOBS" -s prepare
 fi
 
 # verdict NAME OLD NEW: fail NAME, showing them, if NEW has lines OLD has not.

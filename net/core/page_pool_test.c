@@ -2,10 +2,14 @@
 /*
  * KUnit tests for the page_pool DMA mapping life cycle.
  *
- * Every case runs a pool that DMA-maps its pages for a KUnit device and
- * counts, through the dma_map_page and dma_unmap_page tracepoints, each map
- * and unmap made for that device. A case first asserts that the maps it
- * caused were seen, so a tracepoint that does not fire cannot make it pass.
+ * Every case of the page_pool suite runs a pool that DMA-maps its pages for
+ * a KUnit device and counts, through the dma_map_page and dma_unmap_page
+ * tracepoints, each map and unmap made for that device. A case first
+ * asserts that the maps it caused were seen, so a tracepoint that does not
+ * fire cannot make it pass.
+ *
+ * The page_pool_tracking suite times the item tracking against the xarray
+ * the base tree tracked DMA mappings with; it maps nothing.
  *
  * The page_pool_mp suite runs pools fed by a memory provider of its own,
  * bound to an rx queue of a dummy net_device, with the same DMA counting.
@@ -503,6 +507,192 @@ static struct kunit_suite pp_test_suite = {
 };
 
 /*
+ * The cost of tracking, timed: the item a netmem takes when it enters a pool
+ * and gives back when it leaves, against the xarray the base tree tracked
+ * DMA-mapped pages with (xa_alloc() on map, xa_cmpxchg() on unmap). Both
+ * run with bottom halves disabled, as under NAPI, where the base took the
+ * xarray's lock without disabling them again. A batch of pages is tracked,
+ * then released in the order it was taken, over and over, after one
+ * untimed batch that lets both grow to size. The case prints the time per
+ * page of each step and judges none: it fails only if a page went
+ * untracked, a release missed its entry, or items were not reused.
+ */
+#define PP_TRACK_PAGES	(128 * 1024)	/* tracked and released per run */
+
+struct pp_track {
+	struct kunit *test;
+	struct page_pool *pool;		/* the items' pool, no DMA mapping */
+	struct xarray xa;
+	struct page **pages;
+	u32 *ids;			/* the xarray's index of each page */
+	unsigned int batch;
+	u64 take_ns;
+	u64 release_ns;
+};
+
+static unsigned int pp_track_items(struct pp_track *tr)
+{
+	struct page_pool_item *item;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < tr->batch; i++) {
+		item = page_pool_item_get(tr->pool, GFP_ATOMIC);
+		if (!item)
+			break;
+		page_pool_item_set(tr->pool, item, page_to_netmem(tr->pages[i]));
+		n++;
+	}
+	return n;
+}
+
+static unsigned int pp_release_items(struct pp_track *tr, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		page_pool_release_item(tr->pool, page_to_netmem(tr->pages[i]));
+	return n;
+}
+
+static unsigned int pp_track_xa(struct pp_track *tr)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < tr->batch; i++) {
+		if (xa_alloc(&tr->xa, &tr->ids[i], tr->pages[i],
+			     XA_LIMIT(1, U32_MAX), GFP_ATOMIC))
+			break;
+		n++;
+	}
+	return n;
+}
+
+static unsigned int pp_release_xa(struct pp_track *tr, unsigned int n)
+{
+	unsigned int i, released = 0;
+
+	for (i = 0; i < n; i++)
+		if (xa_cmpxchg(&tr->xa, tr->ids[i], tr->pages[i], NULL, 0) ==
+		    tr->pages[i])
+			released++;
+	return released;
+}
+
+/* Run batches until PP_TRACK_PAGES pages were tracked and released. */
+static void pp_track_run(struct pp_track *tr, const char *name,
+			 unsigned int (*track)(struct pp_track *tr),
+			 unsigned int (*release)(struct pp_track *tr,
+						 unsigned int n))
+{
+	struct kunit *test = tr->test;
+	unsigned int done, n, released;
+	u64 t0, t1, t2;
+	int round;
+
+	tr->take_ns = 0;
+	tr->release_ns = 0;
+	for (round = -1, done = 0; done < PP_TRACK_PAGES; round++) {
+		local_bh_disable();
+		t0 = ktime_get_ns();
+		n = track(tr);
+		t1 = ktime_get_ns();
+		released = release(tr, n);
+		t2 = ktime_get_ns();
+		local_bh_enable();
+
+		KUNIT_ASSERT_EQ_MSG(test, n, tr->batch, "%s: a page untracked",
+				    name);
+		KUNIT_ASSERT_EQ_MSG(test, released, n,
+				    "%s: a release missed its entry", name);
+		if (round < 0)
+			continue;	/* the untimed batch */
+		tr->take_ns += t1 - t0;
+		tr->release_ns += t2 - t1;
+		done += n;
+		cond_resched();
+	}
+	kunit_info(test,
+		   "mechanism=%s batch=%u n=%u take_ns=%llu.%03llu release_ns=%llu.%03llu\n",
+		   name, tr->batch, done,
+		   div_u64(tr->take_ns, done),
+		   div_u64(tr->take_ns * 1000, done) % 1000,
+		   div_u64(tr->release_ns, done),
+		   div_u64(tr->release_ns * 1000, done) % 1000);
+}
+
+static const unsigned int pp_track_batches[] = { 64, 1024 };
+
+static void pp_track_desc(const unsigned int *batch, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "batch of %u pages", *batch);
+}
+
+KUNIT_ARRAY_PARAM(pp_track, pp_track_batches, pp_track_desc);
+
+static void pp_test_tracking_cost(struct kunit *test)
+{
+	struct page_pool_params pp = {
+		.pool_size	= PP_TEST_POOL_SIZE,
+		.nid		= NUMA_NO_NODE,
+	};
+	const unsigned int *batch = test->param_value;
+	unsigned int blocks, i;
+	struct pp_track *tr;
+
+	tr = kunit_kzalloc(test, sizeof(*tr), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, tr);
+	tr->test = test;
+	tr->batch = *batch;
+	tr->pages = kunit_kcalloc(test, tr->batch, sizeof(*tr->pages),
+				  GFP_KERNEL);
+	tr->ids = kunit_kcalloc(test, tr->batch, sizeof(*tr->ids), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, tr->pages);
+	KUNIT_ASSERT_NOT_NULL(test, tr->ids);
+	for (i = 0; i < tr->batch; i++) {
+		tr->pages[i] = alloc_page(GFP_KERNEL);
+		if (!tr->pages[i])
+			goto free;
+	}
+	tr->pool = page_pool_create(&pp);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, tr->pool);
+	if (IS_ERR_OR_NULL(tr->pool))
+		goto free;
+	xa_init_flags(&tr->xa, XA_FLAGS_ALLOC1);
+
+	/* Blocks are added only when every item is taken: a batch needs
+	 * more than the pool started with only if it is bigger, and no
+	 * batch needs more once released items come back for reuse.
+	 */
+	blocks = max_t(unsigned int,
+		       list_count_nodes(&tr->pool->item_blocks),
+		       DIV_ROUND_UP(tr->batch, PAGE_POOL_BLOCK_ITEMS));
+	pp_track_run(tr, "item", pp_track_items, pp_release_items);
+	KUNIT_EXPECT_EQ_MSG(test, list_count_nodes(&tr->pool->item_blocks),
+			    blocks, "released items were not reused");
+	pp_track_run(tr, "xarray", pp_track_xa, pp_release_xa);
+	KUNIT_EXPECT_TRUE(test, xa_empty(&tr->xa));
+
+	xa_destroy(&tr->xa);
+	page_pool_destroy(tr->pool);
+free:
+	for (i = 0; i < tr->batch && tr->pages[i]; i++) {
+		page_pool_clear_pp_info(page_to_netmem(tr->pages[i]));
+		__free_page(tr->pages[i]);
+	}
+	KUNIT_EXPECT_EQ_MSG(test, i, tr->batch, "could not allocate pages");
+}
+
+static struct kunit_case pp_track_cases[] = {
+	KUNIT_CASE_PARAM(pp_test_tracking_cost, pp_track_gen_params),
+	{}
+};
+
+static struct kunit_suite pp_track_suite = {
+	.name		= "page_pool_tracking",
+	.test_cases	= pp_track_cases,
+};
+
+/*
  * A memory provider for the page_pool_mp suite. It hands out net_iovs of its
  * own area, with made-up DMA addresses the pool must never unmap, and counts
  * per net_iov how often it handed it out and took it back. Like zero-copy
@@ -996,7 +1186,7 @@ static struct kunit_suite pp_mp_test_suite = {
 	.test_cases	= pp_mp_test_cases,
 };
 
-kunit_test_suites(&pp_test_suite, &pp_mp_test_suite);
+kunit_test_suites(&pp_test_suite, &pp_track_suite, &pp_mp_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests for the page_pool DMA mapping life cycle");
 MODULE_LICENSE("GPL");

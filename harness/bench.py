@@ -1,24 +1,26 @@
 #!/usr/bin/env python3
-"""Side-by-side table of the page_pool benchmark runs bench.sh made.
+"""Side-by-side tables of the page_pool benchmark runs bench.sh made.
 
-  bench.py VMDIR ROUNDS
+  bench.py VMDIR BENCHDIR ROUNDS
 
-Reads the benchmark lines ("test=fast dma=0 n=200000 ns=38.123 cycles=95")
-each boot wrote to VMDIR/bench-KERNEL-ROUND/guest/, and prints per test the
-median ns of each kernel with its spread (min-max over the rounds, and as a
-share of the median), the ratios series/base and series/floor of the
-medians, and the issue's target for that test. Nothing here fails on a
-number: a target is reported as met or missed, with a note when the spread
-is wider than the target's margin.
+Reads the benchmark module's lines ("test=fast dma=0 n=200000 ns=38.123
+cycles=95") each boot wrote to VMDIR/bench-PROFILE-KERNEL-ROUND/guest/, for
+the QEMU x86_64 kernels base, floor and series and, if bench.sh ran them,
+the UML kernels base and series; and the page_pool_tracking suite's lines
+("mechanism=item batch=64 n=131072 take_ns=2.794 release_ns=3.484") from
+BENCHDIR/tracking-ROUND.log, if present. Prints per test the median of each
+kernel with its spread (min-max over the rounds, and as a share of the
+median), the ratios of the medians, and the issue's target for that test.
+Nothing here fails on a number: a target is reported as met or missed, with
+a note when the spread is wider than the target's margin.
 """
-import glob
 import os
 import re
 import statistics
 import sys
 
-KERNELS = ("base", "floor", "series")
 LINE = re.compile(r"test=(\S+) dma=(\d) n=(\d+) ns=([\d.]+) cycles=(\d+)(?: pages=(\d+))?")
+TRACK = re.compile(r"mechanism=(\S+) batch=(\d+) n=\d+ take_ns=([\d.]+) release_ns=([\d.]+)")
 # (test, dma) -> (the kernel series is compared with, allowed margin); the
 # destroy target is a wall-time bound in ms per number of pages out.
 TARGETS = {
@@ -28,24 +30,55 @@ TARGETS = {
     ("slow", "0"): ("floor", 0.05), ("slow", "1"): ("floor", 0.10),
 }
 DESTROY_MS = {"65536": 10.0}
+SPREAD = "median [min-max] spread, spread = (max-min)/median"
 
 
-def read(vmdir, rounds):
-    runs = {}   # (test, dma, pages) -> kernel -> [ns per round]
-    for k in KERNELS:
+def lines_of(path):
+    try:
+        return open(path, errors="replace").read().splitlines()
+    except OSError:
+        return None
+
+
+def read_boots(vmdir, profile, kernels, rounds):
+    """(test, dma, pages) -> kernel -> [ns per round]; None if never run."""
+    if not os.path.isdir(os.path.join(vmdir, f"bench-{profile}-{kernels[0]}-1")):
+        return None
+    runs = {}
+    for k in kernels:
         for r in range(1, rounds + 1):
-            logs = glob.glob(os.path.join(vmdir, f"bench-{k}-{r}", "guest", "*page_pool_bench*.log"))
+            g = os.path.join(vmdir, f"bench-{profile}-{k}-{r}", "guest")
+            logs = sorted(f for f in os.listdir(g) if "page_pool_bench" in f) if os.path.isdir(g) else []
             if not logs:
-                sys.exit(f"bench.py: no log for {k}, round {r} under {vmdir}")
+                sys.exit(f"bench.py: no log for {profile} {k}, round {r} under {vmdir}")
             found = 0
-            for line in open(logs[0], errors="replace"):
+            for line in lines_of(os.path.join(g, logs[0])):
                 m = LINE.search(line)
                 if m:
                     key = (m.group(1), m.group(2), m.group(6) or "")
                     runs.setdefault(key, {}).setdefault(k, []).append(float(m.group(4)))
                     found += 1
             if not found:
-                sys.exit(f"bench.py: {logs[0]} has no result line; the module failed?")
+                sys.exit(f"bench.py: {g}/{logs[0]} has no result line; the module failed?")
+    return runs
+
+
+def read_tracking(benchdir, rounds):
+    """(batch, step) -> mechanism -> [ns per round]; None if never run."""
+    if lines_of(os.path.join(benchdir, "tracking-1.log")) is None:
+        return None
+    runs = {}
+    for r in range(1, rounds + 1):
+        path = os.path.join(benchdir, f"tracking-{r}.log")
+        found = 0
+        for line in lines_of(path) or []:
+            m = TRACK.search(line)
+            if m:
+                for step, ns in (("take", m.group(3)), ("release", m.group(4))):
+                    runs.setdefault((int(m.group(2)), step), {}).setdefault(m.group(1), []).append(float(ns))
+                found += 1
+        if not found:
+            sys.exit(f"bench.py: {path} has no page_pool_tracking result")
     return runs
 
 
@@ -54,60 +87,85 @@ def spread(xs):
     return med, min(xs), max(xs), (max(xs) - min(xs)) / med if med else 0.0
 
 
-def fmt(ns, ms):
-    return f"{ns / 1e6:.2f} ms" if ms else f"{ns:.1f}"
+def cell(col, ms=False):
+    if not col:
+        return "-"
+    f = (lambda ns: f"{ns / 1e6:.2f} ms") if ms else (lambda ns: f"{ns:.1f}")
+    med, lo, hi, sp = col
+    return f"{f(med)} [{f(lo)}-{f(hi)}] {sp:.0%}"
 
 
-def verdict(key, cols):
+def verdict(key, cols, floor):
+    """The issue's target for a test; floor names the kernel that tracks nothing."""
     test, dma, pages = key
-    if test == "destroy":
+    if test.startswith("destroy"):
         bound = DESTROY_MS.get(pages)
         if bound is None or "series" not in cols:
             return ""
         ms = cols["series"][0] / 1e6
         return f"< {bound:g} ms: {'met' if ms < bound else 'missed'} ({ms:.2f} ms)"
     target = TARGETS.get((test, dma))
-    if not target or target[0] not in cols or "series" not in cols:
+    if not target:
         return ""
     other, margin = target
+    other = floor if other == "floor" else other
+    if other not in cols or "series" not in cols:
+        return ""
     ratio = cols["series"][0] / cols[other][0]
     noise = max(cols["series"][3], cols[other][3])
     text = f"series/{other} within {margin:.0%}: "
-    if ratio <= 1 + margin:
-        text += "met"
-    else:
-        text += f"missed by {ratio - 1 - margin:.1%}"
+    text += "met" if ratio <= 1 + margin else f"missed by {ratio - 1 - margin:.1%}"
     if noise > margin:
         text += f" (spread {noise:.0%}: noise wider than the {margin:.0%} target)"
     return text
 
 
-def main():
-    vmdir, rounds = sys.argv[1], int(sys.argv[2])
-    runs = read(vmdir, rounds)
-    print(f"ns per element (destroy: wall time of one page_pool_destroy()), median of {rounds} "
-          "boots per kernel, [min-max] and spread = (max-min)/median\n")
-    print("| test | dma | " + " | ".join(KERNELS) + " | series/base | series/floor | target |")
-    print("|---|---|" + "---|" * (len(KERNELS) + 3))
-    for key in sorted(runs, key=lambda k: (k[0] == "destroy", k[0], k[1], int(k[2] or 0))):
+def boots_table(runs, kernels, floor):
+    others = [k for k in kernels if k != "series"]
+    print("| test | dma | " + " | ".join(kernels) + " | " +
+          " | ".join(f"series/{k}" for k in others) + " | target |")
+    print("|---|---|" + "---|" * (len(kernels) + len(others) + 1))
+    for key in sorted(runs, key=lambda k: (k[0].startswith("destroy"), k[0], k[1], int(k[2] or 0))):
         cols = {k: spread(v) for k, v in runs[key].items()}
-        cells = []
-        for k in KERNELS:
-            if k in cols:
-                med, lo, hi, sp = cols[k]
-                ms = key[0] == "destroy"
-                cells.append(f"{fmt(med, ms)} [{fmt(lo, ms)}-{fmt(hi, ms)}] {sp:.0%}")
-            else:
-                cells.append("-")
-        ratios = []
-        for other in ("base", "floor"):
-            if "series" in cols and other in cols:
-                ratios.append(f"{cols['series'][0] / cols[other][0]:.3f}")
-            else:
-                ratios.append("-")
+        cells = [cell(cols.get(k), key[0].startswith("destroy")) for k in kernels]
+        ratios = [f"{cols['series'][0] / cols[k][0]:.3f}" if "series" in cols and k in cols
+                  else "-" for k in others]
         name = key[0] + (f" {key[2]} pages" if key[2] else "")
         print(f"| {name} | {key[1]} | " + " | ".join(cells) + " | " + " | ".join(ratios) +
-              f" | {verdict(key, cols)} |")
+              f" | {verdict(key, cols, floor)} |")
+
+
+def tracking_table(runs):
+    print("| batch | step | item | xarray | item/xarray |")
+    print("|---|---|---|---|---|")
+    for batch, step in sorted(runs, key=lambda k: (k[0], k[1] != "take")):
+        cols = {m: spread(v) for m, v in runs[(batch, step)].items()}
+        ratio = (f"{cols['item'][0] / cols['xarray'][0]:.3f}"
+                 if "item" in cols and "xarray" in cols and cols["xarray"][0] else "-")
+        print(f"| {batch} | {step} | {cell(cols.get('item'))} | {cell(cols.get('xarray'))} | {ratio} |")
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit("usage: bench.py VMDIR BENCHDIR ROUNDS")
+    vmdir, benchdir, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    qemu = read_boots(vmdir, "x86_64", ("base", "floor", "series"), rounds)
+    if qemu is None:
+        sys.exit(f"bench.py: no x86_64 benchmark boot under {vmdir}")
+    uml = read_boots(vmdir, "um", ("base", "series"), rounds)
+    tracking = read_tracking(benchdir, rounds)
+
+    print(f"### x86_64 under QEMU (TCG), {rounds} boots per kernel\n")
+    print(f"ns per element (destroy: wall time of one page_pool_destroy()), {SPREAD}\n")
+    boots_table(qemu, ("base", "floor", "series"), "floor")
+    if uml is not None:
+        print(f"\n### UML, native, {rounds} runs per kernel; the base tracks nothing here\n")
+        print(f"ns per element, {SPREAD}\n")
+        boots_table(uml, ("base", "series"), "base")
+    if tracking is not None:
+        print(f"\n### page_pool_tracking (KUnit, UML), {rounds} runs\n")
+        print(f"ns per page tracked (take) and released (release), {SPREAD}\n")
+        tracking_table(tracking)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ frag=$HARNESS/kconfig/$profile.config
 [ -f "$frag" ] || die "no config profile $frag"
 arch=${profile##*-}
 src=${PP_SRC:-$TREE}
-out=${PP_OUT:-$BUILD/kbuild-$profile}
+out=$(realpath -m "${PP_OUT:-$BUILD/kbuild-$profile}")  # make -C would read a relative O= from $src
 mkdir -p "$out"
 
 frags=()

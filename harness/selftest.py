@@ -197,26 +197,42 @@ def t_cover_letter():
 
 
 def t_bench():
-    """bench.py reports medians, ratios and a missed target; a boot without results fails"""
-    with tempfile.TemporaryDirectory() as d:
-        ns = {"base": [10, 10, 12], "floor": [9, 9, 9], "series": [11, 11, 11]}
+    """bench.py tables QEMU, UML and tracking runs with ratios and targets; a missing result fails"""
+    def boots(d, profile, ns):
         for k, vals in ns.items():
             for r, v in enumerate(vals, 1):
-                g = os.path.join(d, f"bench-{k}-{r}", "guest")
+                g = os.path.join(d, f"bench-{profile}-{k}-{r}", "guest")
                 os.makedirs(g)
                 open(os.path.join(g, "x_page_pool_bench.sh.log"), "w").write(
                     f"# test=fast dma=0 n=1000 ns={v}.000 cycles=30\n"
+                    f"# test=slow dma=0 n=1000 ns={v * 2}.000 cycles=30\n"
                     f"# test=destroy dma=1 n=1 ns={v * 10 ** 6}.000 cycles=1 pages=65536\n")
-        r = run(sys.executable, os.path.join(HARNESS, "bench.py"), d, "3")
-        open(os.path.join(d, "bench-floor-2", "guest", "x_page_pool_bench.sh.log"), "w").write("FAIL\n")
-        r2 = run(sys.executable, os.path.join(HARNESS, "bench.py"), d, "3")
-    fast = [l for l in r.stdout.splitlines() if l.startswith("| fast |")]
-    destroy = [l for l in r.stdout.splitlines() if l.startswith("| destroy 65536 pages |")]
+
+    bench = os.path.join(HARNESS, "bench.py")
+    with tempfile.TemporaryDirectory() as d:
+        boots(d, "x86_64", {"base": [10, 10, 12], "floor": [9, 9, 9], "series": [11, 11, 11]})
+        r = run(sys.executable, bench, d, d, "3")
+        boots(d, "um", {"base": [4, 4, 4], "series": [5, 5, 5]})
+        for i, item in enumerate((3, 3, 4), 1):
+            open(os.path.join(d, f"tracking-{i}.log"), "w").write(
+                f"    # pp_test_tracking_cost: mechanism=item batch=64 n=131072 take_ns={item}.000 release_ns=4.0\n"
+                "    # pp_test_tracking_cost: mechanism=xarray batch=64 n=131072 take_ns=40.0 release_ns=20.0\n")
+        r3 = run(sys.executable, bench, d, d, "3")
+        open(os.path.join(d, "bench-x86_64-floor-2", "guest", "x_page_pool_bench.sh.log"), "w").write("FAIL\n")
+        r2 = run(sys.executable, bench, d, d, "3")
+
+    def rows(out, start):
+        return [line for line in out.splitlines() if line.startswith(start)]
+    fast, destroy = rows(r.stdout, "| fast |"), rows(r.stdout, "| destroy 65536 pages |")
+    um_slow = rows(r3.stdout.split("### UML")[-1], "| slow |")
+    take = rows(r3.stdout, "| 64 | take |")
     return (r.returncode == 0 and len(fast) == 1 and "| 1.100 | 1.222 |" in fast[0] and
             "missed by 9.0%" in fast[0] and "spread 20%" in fast[0] and
-            destroy and "missed (11.00 ms)" in destroy[0] and
-            r2.returncode != 0 and "bench-floor-2" in r2.stderr), r.stdout + r.stderr + r2.stderr
-
+            destroy and "missed (11.00 ms)" in destroy[0] and "### UML" not in r.stdout and
+            r3.returncode == 0 and len(um_slow) == 1 and "| 1.250 |" in um_slow[0] and
+            "series/base within 5%: missed by 20.0%" in um_slow[0] and
+            take == ["| 64 | take | 3.0 [3.0-4.0] 33% | 40.0 [40.0-40.0] 0% | 0.075 |"] and
+            r2.returncode != 0 and "bench-x86_64-floor-2" in r2.stderr), r.stdout + r3.stdout + r.stderr + r2.stderr
 
 for t in (t_clean, t_warn, t_splats, t_benign, t_allow, t_kunit_fail, t_kunit_missing, t_dma_errors,
           t_selftest_fail, t_kconfig, t_checkpatch, t_cover_letter, t_bench):

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Boot a test kernel under QEMU and run tests in it.
+# Boot a test kernel under QEMU, or run a UML kernel, and run tests in it.
 #
-#   vm.sh NAME BZIMAGE [SELFTEST...]
+#   vm.sh NAME KERNEL [SELFTEST...]
 #
-# The guest's root is the host's / over 9p (read-only), so the guest runs the
+# KERNEL is an x86_64 bzImage (QEMU) or a UML "linux" program. The guest's
+# root is the host's / (read-only, over 9p or hostfs), so the guest runs the
 # same python3, ip and selftest files as the host without building an image;
 # harness/guest/init.sh is its PID 1. SELFTESTs are paths below the kernel tree.
 # Console: build/vm/NAME/console.log. A guest still running after PP_VM_TIMEOUT
@@ -11,8 +12,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-name=${1:?usage: vm.sh NAME BZIMAGE [SELFTEST...]}
-kernel=${2:?usage: vm.sh NAME BZIMAGE [SELFTEST...]}
+name=${1:?usage: vm.sh NAME KERNEL [SELFTEST...]}
+kernel=${2:?usage: vm.sh NAME KERNEL [SELFTEST...]}
 shift 2
 run=$BUILD/vm/$name
 rm -rf "$run"
@@ -42,39 +43,52 @@ accel() {
 }
 
 tests=$*
-cmdline="console=ttyS0 root=/dev/root rootfstype=9p ro"
-cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144"
-cmdline+=" init=$HARNESS/guest/init.sh panic=-1 kasan.fault=report"
-cmdline+=" pp_tree=$TREE pp_tests=${tests// /,}"
-# PP_VM_APPEND: more "NAME=VALUE" words, which the guest's init sees as
-# environment (bench.sh passes the module path to the benchmark's script).
-cmdline+=${PP_VM_APPEND:+ $PP_VM_APPEND}
-acc=$(accel)
-say "vm $name: booting $(basename "$kernel") (${acc%% *}), console: ${console#"$TOP"/}"
-# shellcheck disable=SC2086
-qemu=(qemu-system-x86_64 $acc -machine q35 -smp 2 -m 3G -bios qboot.rom
-	-display none -monitor none -no-reboot -serial "file:$console"
-	-kernel "$kernel"
-	-fsdev local,id=root,path=/,readonly=on,security_model=none,multidevs=remap
-	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root
-	-fsdev "local,id=out,path=$run/guest,security_model=none"
-	-device virtio-9p-pci,fsdev=out,mount_tag=ppout
-	-netdev hubport,id=hub0p0,hubid=0
-	-device virtio-net-pci,netdev=hub0p0,mac=52:54:00:12:34:56
-	-netdev hubport,id=hub0p1,hubid=0
-	-device vmxnet3,netdev=hub0p1,mac=52:54:00:12:34:57
-	-append "$cmdline")
+# What the guest's init (harness/guest/init.sh) reads from the command line;
+# PP_VM_APPEND adds more "NAME=VALUE" words, which it sees as environment
+# (bench.sh passes the module path to the benchmark's script).
+init_env="init=$HARNESS/guest/init.sh panic=-1 pp_tree=$TREE pp_tests=${tests// /,}"
+init_env+=${PP_VM_APPEND:+ $PP_VM_APPEND}
+if [ "$(od -An -tx1 -N4 "$kernel" | tr -d ' ')" = 7f454c46 ]; then
+	# An ELF program: a User Mode Linux kernel, run natively as a host
+	# process. Its root is the host's / over hostfs, read-only; its console
+	# is its standard output.
+	say "vm $name: running $(basename "$kernel") (UML), console: ${console#"$TOP"/}"
+	# shellcheck disable=SC2206,SC2054
+	cmd=("$kernel" mem=2G root=/dev/root rootfstype=hostfs rootflags=/ ro
+	     "pp_out=hostfs:$run/guest" $init_env)
+	out=$console
+else
+	cmdline="console=ttyS0 root=/dev/root rootfstype=9p ro"
+	cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144"
+	cmdline+=" kasan.fault=report $init_env"
+	acc=$(accel)
+	say "vm $name: booting $(basename "$kernel") (${acc%% *}), console: ${console#"$TOP"/}"
+	# shellcheck disable=SC2206,SC2054
+	cmd=(qemu-system-x86_64 $acc -machine q35 -smp 2 -m 3G -bios qboot.rom
+		-display none -monitor none -no-reboot -serial "file:$console"
+		-kernel "$kernel"
+		-fsdev local,id=root,path=/,readonly=on,security_model=none,multidevs=remap
+		-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root
+		-fsdev "local,id=out,path=$run/guest,security_model=none"
+		-device virtio-9p-pci,fsdev=out,mount_tag=ppout
+		-netdev hubport,id=hub0p0,hubid=0
+		-device virtio-net-pci,netdev=hub0p0,mac=52:54:00:12:34:56
+		-netdev hubport,id=hub0p1,hubid=0
+		-device vmxnet3,netdev=hub0p1,mac=52:54:00:12:34:57
+		-append "$cmdline")
+	out=$run/qemu.log
+fi
 rc=0
-timeout -k 10 "${PP_VM_TIMEOUT:-1500}" "${qemu[@]}" </dev/null >"$run/qemu.log" 2>&1 || rc=$?
+timeout -k 10 "${PP_VM_TIMEOUT:-1500}" "${cmd[@]}" </dev/null >"$out" 2>&1 || rc=$?
 if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 	echo "---- last console lines of $name ----" >&2
 	tail -n 30 "$console" >&2
-	die "vm $name: no poweroff within ${PP_VM_TIMEOUT:-1500}s, QEMU killed (console: $console)"
+	die "vm $name: no poweroff within ${PP_VM_TIMEOUT:-1500}s, killed (console: $console)"
 fi
 if ! grep -q '^PPVM: done' "$console"; then
-	cat "$run/qemu.log" >&2
+	[ "$out" = "$console" ] || cat "$out" >&2
 	echo "---- last console lines of $name ----" >&2
 	tail -n 30 "$console" >&2
-	die "vm $name: the guest did not finish its tests (QEMU exit $rc)"
+	die "vm $name: the guest did not finish its tests (exit $rc)"
 fi
 say "vm $name: finished"

@@ -1,7 +1,9 @@
 #!/bin/bash
-# PID 1 of the test VM. The root is the host's / over 9p, read-only; the guest
-# writes only to tmpfs and to the "ppout" share (the host's build/vm/<run>/guest).
-# The kernel passes pp_tree= and pp_tests= from its command line as environment.
+# PID 1 of the test VM. The root is the host's /, read-only, over 9p (QEMU) or
+# hostfs (UML); the guest writes only to tmpfs and to the host's
+# build/vm/<run>/guest, the "ppout" 9p share or, with pp_out=hostfs:DIR, DIR.
+# The kernel passes pp_tree=, pp_tests= and pp_out= from its command line as
+# environment.
 # Every line for the host starts with "PPVM:".
 set -u
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp PYTHONDONTWRITEBYTECODE=1 LANG=C.UTF-8
@@ -29,7 +31,10 @@ if [ ! -d "$pp_tree" ]; then
 	mkdir -p "$pp_tree"
 	mount --bind "/dev/.pp-root$pp_tree" "$pp_tree"
 fi
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 ppout /mnt
+case ${pp_out:-} in
+hostfs:*) mount -t hostfs -o "${pp_out#hostfs:}" ppout /mnt ;;
+*) mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 ppout /mnt ;;
+esac
 OUT=/mnt
 ip link set lo up
 

@@ -10,7 +10,9 @@
  *   page_pool_bench: test=NAME dma=0|1 n=ELEMENTS ns=NS_PER_ELEMENT cycles=C
  *
  * where cycles come from get_cycles() (0 where it has no counter). The
- * destroy tests time one page_pool_destroy() call (n=1) with pages=N out.
+ * destroy tests time one page_pool_destroy() call (n=1) with pages=N out:
+ * "destroy" as a module or a workqueue calls it, "destroy_rtnl" under RTNL,
+ * as drivers call it from ndo_stop or queue reconfiguration.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -22,6 +24,7 @@
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/ptr_ring.h>
+#include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
 #include <linux/timex.h>
 #include <net/page_pool/helpers.h>
@@ -275,9 +278,13 @@ out:
 	return err;
 }
 
-/* page_pool_destroy() with @n pages in flight, then the pages come back. */
-static int bench_destroy(unsigned long n)
+/*
+ * page_pool_destroy() with @n pages in flight, under RTNL if @rtnl, then the
+ * pages come back.
+ */
+static int bench_destroy(unsigned long n, bool rtnl)
 {
+	const char *name = rtnl ? "destroy_rtnl" : "destroy";
 	struct bench_clock c;
 	struct page_pool *pool;
 	struct page **pages;
@@ -286,8 +293,8 @@ static int bench_destroy(unsigned long n)
 	int err = 0;
 
 	if (n > totalram_pages() / 2) {
-		pr_info("test=destroy dma=1 pages=%lu skipped: %lu pages of RAM\n",
-			n, totalram_pages());
+		pr_info("test=%s dma=1 pages=%lu skipped: %lu pages of RAM\n",
+			name, n, totalram_pages());
 		return 0;
 	}
 	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL);
@@ -307,9 +314,13 @@ static int bench_destroy(unsigned long n)
 		cond_resched();
 	}
 
+	if (rtnl)
+		rtnl_lock();
 	bench_start(&c);
 	page_pool_destroy(pool);
 	bench_stop(&c);
+	if (rtnl)
+		rtnl_unlock();
 
 	/* The pool lives on until the last page is back. */
 	while (i--) {
@@ -318,7 +329,7 @@ static int bench_destroy(unsigned long n)
 	}
 	if (!err) {
 		snprintf(extra, sizeof(extra), " pages=%lu", n);
-		bench_report("destroy", true, 1, &c, extra);
+		bench_report(name, true, 1, &c, extra);
 	}
 free:
 	kvfree(pages);
@@ -346,8 +357,10 @@ static int __init page_pool_bench_init(void)
 	err = err ?: bench_test("slow", BENCH_SLOW, true);
 	err = err ?: bench_test("skb_free_local", BENCH_SKB_LOCAL, true);
 	err = err ?: bench_test("skb_free_remote", BENCH_SKB_REMOTE, true);
-	for (i = 0; i < nr_destroy && !err; i++)
-		err = bench_destroy(destroy_pages[i]);
+	for (i = 0; i < nr_destroy && !err; i++) {
+		err = bench_destroy(destroy_pages[i], false);
+		err = err ?: bench_destroy(destroy_pages[i], true);
+	}
 	if (err)
 		pr_err("failed: %d\n", err);
 

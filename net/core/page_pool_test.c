@@ -586,7 +586,8 @@ static void pp_track_run(struct pp_track *tr, const char *name,
 {
 	struct kunit *test = tr->test;
 	unsigned int done, n, released;
-	u64 t0, t1, t2;
+	u32 take_frac, release_frac;
+	u64 t0, t1, t2, take_whole, release_whole;
 	int round;
 
 	tr->take_ns = 0;
@@ -611,13 +612,15 @@ static void pp_track_run(struct pp_track *tr, const char *name,
 		done += n;
 		cond_resched();
 	}
+	/* Thousandths of a ns per page; no 64-bit division on 32-bit. */
+	take_whole = div_u64_rem(div_u64(tr->take_ns * 1000, done), 1000,
+				 &take_frac);
+	release_whole = div_u64_rem(div_u64(tr->release_ns * 1000, done),
+				    1000, &release_frac);
 	kunit_info(test,
-		   "mechanism=%s batch=%u n=%u take_ns=%llu.%03llu release_ns=%llu.%03llu\n",
-		   name, tr->batch, done,
-		   div_u64(tr->take_ns, done),
-		   div_u64(tr->take_ns * 1000, done) % 1000,
-		   div_u64(tr->release_ns, done),
-		   div_u64(tr->release_ns * 1000, done) % 1000);
+		   "mechanism=%s batch=%u n=%u take_ns=%llu.%03u release_ns=%llu.%03u\n",
+		   name, tr->batch, done, take_whole, take_frac, release_whole,
+		   release_frac);
 }
 
 static const unsigned int pp_track_batches[] = { 64, 1024 };

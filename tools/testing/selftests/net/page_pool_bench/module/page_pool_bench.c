@@ -65,10 +65,12 @@ static void bench_stop(struct bench_clock *c)
 static void bench_report(const char *name, bool dma, u64 n,
 			 const struct bench_clock *c, const char *extra)
 {
-	u64 ps = div64_u64(c->ns * 1000, n);
+	u32 frac;
+	u64 ns = div_u64_rem(div64_u64(c->ns * 1000, n), 1000, &frac);
 
-	pr_info("test=%s dma=%d n=%llu ns=%llu.%03llu cycles=%llu%s\n", name,
-		dma, n, ps / 1000, ps % 1000, div64_u64(c->cycles, n), extra);
+	/* div_u64_rem(): no 64-bit division on 32-bit */
+	pr_info("test=%s dma=%d n=%llu ns=%llu.%03u cycles=%llu%s\n", name,
+		dma, n, ns, frac, div64_u64(c->cycles, n), extra);
 }
 
 static struct page_pool *bench_pool(bool dma, int cpuid)

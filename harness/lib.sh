@@ -93,20 +93,21 @@ check() {
 }
 
 summary() {
-	local pass fail
+	local pass fail skip
 	pass=$(grep -c '^PASS ' "$RESULTS" || true)
 	fail=$(grep -c '^FAIL ' "$RESULTS" || true)
+	skip=$(grep -c '^SKIP ' "$RESULTS" || true)
 	# One row per group of results: the part of a name before its first ':'.
 	awk '{ st = $1; sub(/^[A-Z]+ /, ""); g = $0; sub(/:.*/, "", g);
-	       if (!(g in n)) order[++k] = g; n[g]++; if (st == "FAIL") f[g]++ }
-	     END { printf "%-48s %7s %7s\n", "", "passed", "failed";
+	       if (!(g in c)) order[++k] = g; c[g]; n[st, g]++ }
+	     END { printf "%-48s %7s %7s %7s\n", "", "passed", "failed", "skipped";
 	           for (i = 1; i <= k; i++) { g = order[i];
-	               printf "%-48s %7d %7d\n", g, n[g] - f[g], f[g] } }' "$RESULTS"
+	               printf "%-48s %7d %7d %7d\n", g, n["PASS", g], n["FAIL", g], n["SKIP", g] } }' "$RESULTS"
 	if [ "$fail" -gt 0 ]; then
 		echo "failed:"
 		grep '^FAIL ' "$RESULTS" | sed 's/^/  /'
 	fi
 	echo "total time $(elapsed); results in ${RESULTS#"$TOP"/}, logs in ${LOGS#"$TOP"/}/"
-	echo "$pass passed, $fail failed"
+	echo "$pass passed, $fail failed$([ "$skip" -eq 0 ] || echo ", $skip skipped")"
 	[ "$fail" -eq 0 ]
 }

@@ -19,6 +19,10 @@ while read -r f; do
 done < <(series_files "$SERIES_BRANCH" A '*.kunitconfig')
 [ ${#args[@]} -gt 0 ] || die "the series adds no .kunitconfig"
 
+# Two CPUs where kunit.py boots QEMU, for the cases that need a second one
+# (UML has no SMP in this tree; those cases skip there).
+[ "$arch" = um ] || args+=(--kconfig_add CONFIG_SMP=y --qemu_args "-smp 2")
+
 cd "$TREE"
 rc=0
 python3 tools/testing/kunit/kunit.py run --arch="$arch" --build_dir="$out" \

@@ -7,7 +7,8 @@ Reads the benchmark module's lines ("test=fast dma=0 n=200000 ns=38.123
 cycles=95") each boot wrote to VMDIR/bench-PROFILE-KERNEL-ROUND/guest/, for
 the QEMU x86_64 kernels base, floor and series and, if bench.sh ran them,
 the UML kernels base and series; and the page_pool_tracking suite's lines
-("mechanism=item batch=64 n=131072 take_ns=2.794 release_ns=3.484") from
+("mechanism=item batch=64 n=131072 take_ns=2.794 release_ns=3.484"; item and
+xarray on DMA-mapped pages, item_nodma in a pool that maps nothing) from
 BENCHDIR/tracking-ROUND.log, if present. Prints per test the median of each
 kernel with its spread (min-max over the rounds, and as a share of the
 median), the ratios of the medians with the interquartile range of the
@@ -152,15 +153,17 @@ def boots_table(runs, kernels, floor):
 
 
 def tracking_table(runs):
-    print("| batch | step | item | xarray | item/xarray |")
-    print("|---|---|---|---|---|")
+    """item and xarray track DMA-mapped pages (releases unmap); item_nodma a pool that maps nothing."""
+    print("| batch | step | item | xarray | item/xarray | item, pool maps nothing |")
+    print("|---|---|---|---|---|---|")
     for batch, step in sorted(runs, key=lambda k: (k[0], k[1] != "take")):
         cols = {m: spread(v) for m, v in runs[(batch, step)].items()}
         ratio = "-"
         if "item" in cols and "xarray" in cols and cols["xarray"][0]:
             _, lo, hi = paired(runs[(batch, step)], "item", "xarray")
             ratio = f"{cols['item'][0] / cols['xarray'][0]:.3f} [{lo:.3f}-{hi:.3f}]"
-        print(f"| {batch} | {step} | {cell(cols.get('item'))} | {cell(cols.get('xarray'))} | {ratio} |")
+        print(f"| {batch} | {step} | {cell(cols.get('item'))} | {cell(cols.get('xarray'))} | {ratio} "
+              f"| {cell(cols.get('item_nodma'))} |")
 
 
 def main():

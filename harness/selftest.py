@@ -216,7 +216,8 @@ def t_bench():
         for i, item in enumerate((3, 3, 4), 1):
             open(os.path.join(d, f"tracking-{i}.log"), "w").write(
                 f"    # pp_test_tracking_cost: mechanism=item batch=64 n=131072 take_ns={item}.000 release_ns=4.0\n"
-                "    # pp_test_tracking_cost: mechanism=xarray batch=64 n=131072 take_ns=40.0 release_ns=20.0\n")
+                "    # pp_test_tracking_cost: mechanism=xarray batch=64 n=131072 take_ns=40.0 release_ns=20.0\n"
+                "    # pp_test_tracking_cost: mechanism=item_nodma batch=64 n=131072 take_ns=2.0 release_ns=1.0\n")
         r3 = run(sys.executable, bench, d, d, "3")
         open(os.path.join(d, "bench-x86_64-floor-2", "guest", "x_page_pool_bench.sh.log"), "w").write("FAIL\n")
         r2 = run(sys.executable, bench, d, d, "3")
@@ -232,6 +233,7 @@ def t_bench():
             r3.returncode == 0 and len(um_slow) == 1 and "| 1.250 [1.25-1.25] |" in um_slow[0] and
             "series/base within 5%: missed by 20.0%" in um_slow[0] and
             len(take) == 1 and take[0].startswith("| 64 | take | 3.0 [3.0-4.0] 33% | 40.0 [40.0-40.0] 0% | 0.075 [0.075-0.08") and
+            take[0].endswith("| 2.0 [2.0-2.0] 0% |") and
             r2.returncode != 0 and "bench-x86_64-floor-2" in r2.stderr), r.stdout + r3.stdout + r.stderr + r2.stderr
 
 for t in (t_clean, t_warn, t_splats, t_benign, t_allow, t_kunit_fail, t_kunit_missing, t_dma_errors,

@@ -9,7 +9,7 @@
  * fire cannot make it pass.
  *
  * The page_pool_tracking suite times the item tracking against the xarray
- * the base tree tracked DMA mappings with; it maps nothing.
+ * the base tree tracked DMA mappings with, on a KUnit device of its own.
  *
  * The page_pool_mp suite runs pools fed by a memory provider of its own,
  * bound to an rx queue of a dummy net_device, with the same DMA counting.
@@ -39,11 +39,22 @@
 
 struct pp_test_mp;
 
+/* An unmap for the test device held while the pool is destroyed. */
+struct pp_test_stall {
+	atomic_t armed;			/* the next unmap is held */
+	struct completion held;
+	bool destroy_started;
+	bool destroy_returned;
+	bool saw_start;			/* the held unmap saw destroy start */
+	bool saw_return;		/* and saw it return */
+};
+
 struct pp_test {
 	struct device *dev;
 	struct page_pool *pool;
 	atomic_t maps;
 	atomic_t unmaps;
+	struct pp_test_stall stall;
 	struct pp_test_mp *mp;	/* page_pool_mp suite only */
 };
 
@@ -58,6 +69,27 @@ static void pp_test_map_probe(void *data, struct device *dev,
 		atomic_inc(&t->maps);
 }
 
+#define PP_TEST_HOLD_MS	100
+
+/*
+ * Called inside dma_unmap_page_attrs(): hold the unmap until destroy has
+ * started and then had PP_TEST_HOLD_MS to return, or has returned.
+ */
+static void pp_test_hold_unmap(struct pp_test_stall *s)
+{
+	u64 until = ktime_get_ns() + 10 * PP_TEST_HOLD_MS * NSEC_PER_MSEC;
+
+	complete(&s->held);
+	while (!READ_ONCE(s->destroy_started) && ktime_get_ns() < until)
+		cpu_relax();
+	WRITE_ONCE(s->saw_start, READ_ONCE(s->destroy_started));
+
+	until = ktime_get_ns() + PP_TEST_HOLD_MS * NSEC_PER_MSEC;
+	while (!READ_ONCE(s->destroy_returned) && ktime_get_ns() < until)
+		cpu_relax();
+	WRITE_ONCE(s->saw_return, READ_ONCE(s->destroy_returned));
+}
+
 static void pp_test_unmap_probe(void *data, struct device *dev,
 				dma_addr_t addr, size_t size,
 				enum dma_data_direction dir,
@@ -65,8 +97,11 @@ static void pp_test_unmap_probe(void *data, struct device *dev,
 {
 	struct pp_test *t = data;
 
-	if (dev == t->dev)
-		atomic_inc(&t->unmaps);
+	if (dev != t->dev)
+		return;
+	if (atomic_cmpxchg(&t->stall.armed, 1, 0) == 1)
+		pp_test_hold_unmap(&t->stall);
+	atomic_inc(&t->unmaps);
 }
 
 static struct page_pool *pp_test_create_pool(struct kunit *test)
@@ -392,6 +427,64 @@ static void pp_test_destroy_races_returns(struct kunit *test)
 	}
 }
 
+/*
+ * A page leaving the pool on another CPU while the pool is destroyed may
+ * have taken its mapping first and still be unmapping it. Destroy must wait
+ * for that unmap: the driver may free the device as soon as destroy
+ * returns. The returner's first unmap is held inside dma_unmap_page_attrs()
+ * while destroy runs.
+ */
+static void pp_test_destroy_waits_for_unmap(struct kunit *test)
+{
+	struct pp_test *t = test->priv;
+	struct pp_test_returner *r;
+	struct completion start;
+	struct task_struct *task;
+	int maps, unmaps, i;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs a second CPU to return pages on");
+	KUNIT_ASSERT_NOT_NULL(test, t->pool);
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r->pool = t->pool;
+	r->start = &start;
+	init_completion(&start);
+	init_completion(&r->done);
+	for (i = 0; i < PP_TEST_RACE_PAGES; i++) {
+		r->pages[i] = page_pool_dev_alloc_pages(t->pool);
+		KUNIT_ASSERT_NOT_NULL(test, r->pages[i]);
+		get_page(r->pages[i]);
+	}
+	pp_test_expect_maps_seen(test);
+	maps = atomic_read(&t->maps);
+
+	init_completion(&t->stall.held);
+	atomic_set(&t->stall.armed, 1);
+	task = kthread_run(pp_test_returner, r, "pp_test/held");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, task);
+	complete_all(&start);
+	if (!wait_for_completion_timeout(&t->stall.held, 10 * HZ)) {
+		wait_for_completion(&r->done);
+		KUNIT_FAIL(test, "no page was unmapped as it left the pool");
+		return;
+	}
+
+	WRITE_ONCE(t->stall.destroy_started, true);
+	pp_test_destroy(t);
+	WRITE_ONCE(t->stall.destroy_returned, true);
+	unmaps = atomic_read(&t->unmaps);
+	wait_for_completion(&r->done);
+
+	KUNIT_EXPECT_TRUE_MSG(test, READ_ONCE(t->stall.saw_start),
+			      "destroy did not start while the unmap was held");
+	KUNIT_EXPECT_FALSE_MSG(test, READ_ONCE(t->stall.saw_return),
+			       "page_pool_destroy() returned during an unmap for its device");
+	KUNIT_EXPECT_EQ_MSG(test, unmaps, maps,
+			    "destroy returned with %d pages mapped", maps - unmaps);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->unmaps), maps);
+}
+
 /* The item counters of @pool's stats; false when stats are compiled out. */
 static bool pp_test_item_stats(struct page_pool *pool, u64 *fast_empty,
 			       u64 *slow_failed)
@@ -494,6 +587,7 @@ static struct kunit_case pp_test_cases[] = {
 			 pp_test_inflight_gen_params),
 	KUNIT_CASE(pp_test_destroy_frags_inflight),
 	KUNIT_CASE_SLOW(pp_test_destroy_races_returns),
+	KUNIT_CASE(pp_test_destroy_waits_for_unmap),
 	KUNIT_CASE(pp_test_items_grow),
 	KUNIT_CASE(pp_test_items_alloc_fails),
 	{}
@@ -510,24 +604,38 @@ static struct kunit_suite pp_test_suite = {
  * The cost of tracking, timed: the item a netmem takes when it enters a pool
  * and gives back when it leaves, against the xarray the base tree tracked
  * DMA-mapped pages with (xa_alloc() on map, xa_cmpxchg() on unmap). Both
- * run with bottom halves disabled, as under NAPI, where the base took the
- * xarray's lock without disabling them again. A batch of pages is tracked,
- * then released in the order it was taken, over and over, after one
- * untimed batch that lets both grow to size. The case prints the time per
- * page of each step and judges none: it fails only if a page went
- * untracked, a release missed its entry, or items were not reused.
+ * track pages that are DMA-mapped for a KUnit device, and both releases
+ * unmap, as a page leaving the pool is unmapped in either tree; the mapping
+ * itself is made before each batch and not timed. A third run times the
+ * items of a pool that maps nothing. All run with bottom halves disabled,
+ * as under NAPI, where the base took the xarray's lock without disabling
+ * them again. A batch of pages is tracked, then released in the order it
+ * was taken, over and over, after one untimed batch that lets the items or
+ * the xarray grow to size. The case prints the time per page of each step
+ * and judges none: it fails only if a page went untracked, a release missed
+ * its entry, or items were not reused.
  */
 #define PP_TRACK_PAGES	(128 * 1024)	/* tracked and released per run */
 
 struct pp_track {
 	struct kunit *test;
-	struct page_pool *pool;		/* the items' pool, no DMA mapping */
+	struct device *dev;		/* the pages are mapped for it */
+	struct page_pool *pool;		/* the items' pool of an item run */
 	struct xarray xa;
 	struct page **pages;
 	u32 *ids;			/* the xarray's index of each page */
 	unsigned int batch;
 	u64 take_ns;
 	u64 release_ns;
+};
+
+struct pp_track_mechanism {
+	const char *name;
+	bool map;			/* the pages are DMA-mapped */
+	void (*run)(struct pp_track *tr,
+		    const struct pp_track_mechanism *m);
+	unsigned int (*track)(struct pp_track *tr);
+	unsigned int (*release)(struct pp_track *tr, unsigned int n);
 };
 
 static unsigned int pp_track_items(struct pp_track *tr)
@@ -545,6 +653,7 @@ static unsigned int pp_track_items(struct pp_track *tr)
 	return n;
 }
 
+/* Unmaps the pages of a mapping pool. */
 static unsigned int pp_release_items(struct pp_track *tr, unsigned int n)
 {
 	unsigned int i;
@@ -567,22 +676,47 @@ static unsigned int pp_track_xa(struct pp_track *tr)
 	return n;
 }
 
+/* The entry's owner unmaps, as the base did. */
 static unsigned int pp_release_xa(struct pp_track *tr, unsigned int n)
 {
 	unsigned int i, released = 0;
 
-	for (i = 0; i < n; i++)
-		if (xa_cmpxchg(&tr->xa, tr->ids[i], tr->pages[i], NULL, 0) ==
+	for (i = 0; i < n; i++) {
+		if (xa_cmpxchg(&tr->xa, tr->ids[i], tr->pages[i], NULL, 0) !=
 		    tr->pages[i])
-			released++;
+			continue;
+		dma_unmap_page_attrs(tr->dev,
+				     page_pool_get_dma_addr(tr->pages[i]),
+				     PAGE_SIZE, DMA_FROM_DEVICE,
+				     DMA_ATTR_SKIP_CPU_SYNC |
+				     DMA_ATTR_WEAK_ORDERING);
+		page_pool_set_dma_addr(tr->pages[i], 0);
+		released++;
+	}
 	return released;
 }
 
+/* Map the batch's pages, untimed, as the pool would on allocation. */
+static bool pp_track_map(struct pp_track *tr)
+{
+	dma_addr_t dma;
+	unsigned int i;
+
+	for (i = 0; i < tr->batch; i++) {
+		dma = dma_map_page_attrs(tr->dev, tr->pages[i], 0, PAGE_SIZE,
+					 DMA_FROM_DEVICE,
+					 DMA_ATTR_SKIP_CPU_SYNC |
+					 DMA_ATTR_WEAK_ORDERING);
+		if (dma_mapping_error(tr->dev, dma))
+			return false;
+		page_pool_set_dma_addr(tr->pages[i], dma);
+	}
+	return true;
+}
+
 /* Run batches until PP_TRACK_PAGES pages were tracked and released. */
-static void pp_track_run(struct pp_track *tr, const char *name,
-			 unsigned int (*track)(struct pp_track *tr),
-			 unsigned int (*release)(struct pp_track *tr,
-						 unsigned int n))
+static void pp_track_run(struct pp_track *tr,
+			 const struct pp_track_mechanism *m)
 {
 	struct kunit *test = tr->test;
 	unsigned int done, n, released;
@@ -593,18 +727,20 @@ static void pp_track_run(struct pp_track *tr, const char *name,
 	tr->take_ns = 0;
 	tr->release_ns = 0;
 	for (round = -1, done = 0; done < PP_TRACK_PAGES; round++) {
+		KUNIT_ASSERT_TRUE_MSG(test, !m->map || pp_track_map(tr),
+				      "%s: a page could not be mapped", m->name);
 		local_bh_disable();
 		t0 = ktime_get_ns();
-		n = track(tr);
+		n = m->track(tr);
 		t1 = ktime_get_ns();
-		released = release(tr, n);
+		released = m->release(tr, n);
 		t2 = ktime_get_ns();
 		local_bh_enable();
 
 		KUNIT_ASSERT_EQ_MSG(test, n, tr->batch, "%s: a page untracked",
-				    name);
+				    m->name);
 		KUNIT_ASSERT_EQ_MSG(test, released, n,
-				    "%s: a release missed its entry", name);
+				    "%s: a release missed its entry", m->name);
 		if (round < 0)
 			continue;	/* the untimed batch */
 		tr->take_ns += t1 - t0;
@@ -619,9 +755,60 @@ static void pp_track_run(struct pp_track *tr, const char *name,
 				    1000, &release_frac);
 	kunit_info(test,
 		   "mechanism=%s batch=%u n=%u take_ns=%llu.%03u release_ns=%llu.%03u\n",
-		   name, tr->batch, done, take_whole, take_frac, release_whole,
-		   release_frac);
+		   m->name, tr->batch, done, take_whole, take_frac,
+		   release_whole, release_frac);
 }
+
+/* Time the items of a pool that maps its pages, or not. */
+static void pp_track_run_items(struct pp_track *tr,
+			       const struct pp_track_mechanism *m)
+{
+	struct page_pool_params pp = {
+		.pool_size	= PP_TEST_POOL_SIZE,
+		.nid		= NUMA_NO_NODE,
+		.dev		= tr->dev,
+		.dma_dir	= DMA_FROM_DEVICE,
+		.flags		= m->map ? PP_FLAG_DMA_MAP : 0,
+	};
+	struct kunit *test = tr->test;
+	unsigned int blocks, i;
+
+	tr->pool = page_pool_create(&pp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, tr->pool);
+
+	/* Blocks are added only when every item is taken: a batch needs
+	 * more than the pool started with only if it is bigger, and no
+	 * batch needs more once released items come back for reuse.
+	 */
+	blocks = max_t(unsigned int,
+		       list_count_nodes(&tr->pool->item_blocks),
+		       DIV_ROUND_UP(tr->batch, PAGE_POOL_BLOCK_ITEMS));
+	pp_track_run(tr, m);
+	KUNIT_EXPECT_EQ_MSG(test, list_count_nodes(&tr->pool->item_blocks),
+			    blocks, "%s: released items were not reused",
+			    m->name);
+
+	page_pool_destroy(tr->pool);
+	tr->pool = NULL;
+	for (i = 0; i < tr->batch; i++)
+		page_pool_clear_pp_info(page_to_netmem(tr->pages[i]));
+}
+
+static void pp_track_run_xa(struct pp_track *tr,
+			    const struct pp_track_mechanism *m)
+{
+	xa_init_flags(&tr->xa, XA_FLAGS_ALLOC1);
+	pp_track_run(tr, m);
+	KUNIT_EXPECT_TRUE(tr->test, xa_empty(&tr->xa));
+	xa_destroy(&tr->xa);
+}
+
+static const struct pp_track_mechanism pp_track_mechanisms[] = {
+	{ "item", true, pp_track_run_items, pp_track_items, pp_release_items },
+	{ "xarray", true, pp_track_run_xa, pp_track_xa, pp_release_xa },
+	{ "item_nodma", false, pp_track_run_items, pp_track_items,
+	  pp_release_items },
+};
 
 static const unsigned int pp_track_batches[] = { 64, 1024 };
 
@@ -632,57 +819,47 @@ static void pp_track_desc(const unsigned int *batch, char *desc)
 
 KUNIT_ARRAY_PARAM(pp_track, pp_track_batches, pp_track_desc);
 
+static void pp_track_free_pages(void *data)
+{
+	struct pp_track *tr = data;
+	unsigned int i;
+
+	for (i = 0; i < tr->batch && tr->pages[i]; i++)
+		__free_page(tr->pages[i]);
+}
+
 static void pp_test_tracking_cost(struct kunit *test)
 {
-	struct page_pool_params pp = {
-		.pool_size	= PP_TEST_POOL_SIZE,
-		.nid		= NUMA_NO_NODE,
-	};
-	const unsigned int *batch = test->param_value;
-	unsigned int blocks, i;
+	const struct pp_track_mechanism *m;
 	struct pp_track *tr;
+	unsigned int i;
+	int err;
 
 	tr = kunit_kzalloc(test, sizeof(*tr), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, tr);
 	tr->test = test;
-	tr->batch = *batch;
+	tr->batch = *(const unsigned int *)test->param_value;
 	tr->pages = kunit_kcalloc(test, tr->batch, sizeof(*tr->pages),
 				  GFP_KERNEL);
 	tr->ids = kunit_kcalloc(test, tr->batch, sizeof(*tr->ids), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, tr->pages);
 	KUNIT_ASSERT_NOT_NULL(test, tr->ids);
+	err = kunit_add_action_or_reset(test, pp_track_free_pages, tr);
+	KUNIT_ASSERT_EQ(test, err, 0);
 	for (i = 0; i < tr->batch; i++) {
 		tr->pages[i] = alloc_page(GFP_KERNEL);
-		if (!tr->pages[i])
-			goto free;
+		KUNIT_ASSERT_NOT_NULL_MSG(test, tr->pages[i],
+					  "could not allocate pages");
 	}
-	tr->pool = page_pool_create(&pp);
-	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, tr->pool);
-	if (IS_ERR_OR_NULL(tr->pool))
-		goto free;
-	xa_init_flags(&tr->xa, XA_FLAGS_ALLOC1);
 
-	/* Blocks are added only when every item is taken: a batch needs
-	 * more than the pool started with only if it is bigger, and no
-	 * batch needs more once released items come back for reuse.
-	 */
-	blocks = max_t(unsigned int,
-		       list_count_nodes(&tr->pool->item_blocks),
-		       DIV_ROUND_UP(tr->batch, PAGE_POOL_BLOCK_ITEMS));
-	pp_track_run(tr, "item", pp_track_items, pp_release_items);
-	KUNIT_EXPECT_EQ_MSG(test, list_count_nodes(&tr->pool->item_blocks),
-			    blocks, "released items were not reused");
-	pp_track_run(tr, "xarray", pp_track_xa, pp_release_xa);
-	KUNIT_EXPECT_TRUE(test, xa_empty(&tr->xa));
+	tr->dev = kunit_device_register(test, "page_pool_tracking");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, tr->dev);
+	err = dma_set_mask_and_coherent(tr->dev, DMA_BIT_MASK(64));
+	KUNIT_ASSERT_EQ(test, err, 0);
 
-	xa_destroy(&tr->xa);
-	page_pool_destroy(tr->pool);
-free:
-	for (i = 0; i < tr->batch && tr->pages[i]; i++) {
-		page_pool_clear_pp_info(page_to_netmem(tr->pages[i]));
-		__free_page(tr->pages[i]);
-	}
-	KUNIT_EXPECT_EQ_MSG(test, i, tr->batch, "could not allocate pages");
+	for (m = pp_track_mechanisms;
+	     m < pp_track_mechanisms + ARRAY_SIZE(pp_track_mechanisms); m++)
+		m->run(tr, m);
 }
 
 static struct kunit_case pp_track_cases[] = {

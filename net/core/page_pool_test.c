@@ -69,7 +69,7 @@ static void pp_test_map_probe(void *data, struct device *dev,
 		atomic_inc(&t->maps);
 }
 
-#define PP_TEST_HOLD_MS	100
+#define PP_TEST_HOLD_MS	500
 
 /*
  * Called inside dma_unmap_page_attrs(): hold the unmap until destroy has
@@ -440,9 +440,10 @@ static void pp_test_destroy_waits_for_unmap(struct kunit *test)
 	struct pp_test_returner *r;
 	struct completion start;
 	struct task_struct *task;
-	int maps, unmaps, i;
+	int maps, unmaps, i, cpu;
 
-	if (num_online_cpus() < 2)
+	cpu = cpumask_any_but(cpu_online_mask, raw_smp_processor_id());
+	if (cpu >= nr_cpu_ids)
 		kunit_skip(test, "needs a second CPU to return pages on");
 	KUNIT_ASSERT_NOT_NULL(test, t->pool);
 	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
@@ -459,12 +460,16 @@ static void pp_test_destroy_waits_for_unmap(struct kunit *test)
 	pp_test_expect_maps_seen(test);
 	maps = atomic_read(&t->maps);
 
+	/* The returner holds its CPU while the unmap is held: not ours. */
+	task = kthread_create(pp_test_returner, r, "pp_test/held");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, task);
+	kthread_bind(task, cpu);
 	init_completion(&t->stall.held);
 	atomic_set(&t->stall.armed, 1);
-	task = kthread_run(pp_test_returner, r, "pp_test/held");
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, task);
+	wake_up_process(task);
 	complete_all(&start);
 	if (!wait_for_completion_timeout(&t->stall.held, 10 * HZ)) {
+		atomic_set(&t->stall.armed, 0);
 		wait_for_completion(&r->done);
 		KUNIT_FAIL(test, "no page was unmapped as it left the pool");
 		return;

@@ -69,7 +69,7 @@ series_files() {
 
 git_tree() { git -C "$TREE" -c user.name="$SERIES_NAME" -c user.email="$SERIES_EMAIL" "$@"; }
 
-# Results of tests and checks, one "PASS name" / "FAIL name" line each.
+# Results of tests and checks, one "PASS name" / "FAIL name" / "SKIP name" line each.
 RESULTS=${PP_RESULTS:-$BUILD/results.txt}
 export PP_RESULTS=$RESULTS
 
@@ -80,7 +80,7 @@ check() {
 	local name=$1 rc=0 log="$LOGS/$1.log"
 	stage "$@" || rc=$?
 	if grep -qE '^(PASS|FAIL) ' "$log"; then
-		grep -E '^(PASS|FAIL) ' "$log" >>"$RESULTS"
+		grep -E '^(PASS|FAIL|SKIP) ' "$log" >>"$RESULTS"
 		if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$log"; then
 			echo "FAIL $name: exit code $rc" >>"$RESULTS"
 		fi

@@ -1,22 +1,41 @@
 #!/usr/bin/env bash
-# Make the base kernel tree: Debian's linux-source-6.12 (pinned), unpacked under
-# build/linux as a git repository with one commit tagged "base". Cached: a second
-# run with the same version does nothing.
+# Make the base kernel tree: Debian's $BASE_PKG (pinned in lib.sh; PP_BASE picks
+# the base), unpacked under $BUILD/linux as a git repository with one commit
+# tagged "base". Cached: a second run with the same version does nothing.
 #
-# PP_BASE_TARBALL=/path/linux-source-6.12.tar.xz uses a tarball you already have.
+# A base whose suite the machine's apt sources do not list (7.3: trixie-backports)
+# is looked up and downloaded through a private apt configuration in $BUILD/apt;
+# /etc/apt is never touched.
+#
+# PP_BASE_TARBALL=/path/linux-source-X.Y.tar.xz uses a tarball you already have.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 cache=$BUILD/cache
 mkdir -p "$cache"
 
+# apt options for the base's suite: the machine's own sources, or a private
+# configuration that lists only BASE_APT_SOURCE.
+SYSTEM_APT="the machine's apt sources"
+apt_opts=()
+if [ -n "$BASE_APT_SOURCE" ]; then
+	aptdir=$BUILD/apt
+	mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial"
+	echo "$BASE_APT_SOURCE" >"$aptdir/sources.list"
+	apt_opts=(-o "Dir::Etc::sourcelist=$aptdir/sources.list" -o "Dir::Etc::sourceparts=-"
+		  -o "Dir::State::Lists=$aptdir/lists" -o "Dir::Cache=$aptdir/cache")
+fi
+
 pick_version() {
 	local avail
-	avail=$(apt-cache madison "$BASE_PKG" 2>/dev/null | awk -F'|' '{gsub(/ /, "", $2); print $2}')
+	if ! apt-cache "${apt_opts[@]}" show "$BASE_PKG" >/dev/null 2>&1; then
+		say "looking up $BASE_PKG (${BASE_APT_SOURCE:-$SYSTEM_APT})"
+		apt-get "${apt_opts[@]}" update -q >&2 || true
+	fi
+	avail=$(apt-cache "${apt_opts[@]}" madison "$BASE_PKG" 2>/dev/null | awk -F'|' '{gsub(/ /, "", $2); print $2}')
 	if [ -z "$avail" ]; then
-		die "apt knows no $BASE_PKG package. Run 'apt-get update' (harness/deps.sh does), check that
-    bookworm-security is in /etc/apt/sources.list*, or set PP_BASE_TARBALL to a
-    linux-source-6.12.tar.xz you have."
+		die "apt knows no $BASE_PKG package in ${BASE_APT_SOURCE:-$SYSTEM_APT}.
+    Check the network and that suite, or set PP_BASE_TARBALL to a $BASE_PKG.tar.xz you have."
 	fi
 	if grep -qxF "$BASE_PIN" <<<"$avail"; then
 		echo "$BASE_PIN"
@@ -33,8 +52,8 @@ pick_version() {
 tarball_from_deb() {
 	local ver=$1 deb tb=$cache/$BASE_PKG-$1.tar.xz
 	if [ ! -s "$tb" ]; then
-		say "downloading $BASE_PKG=$ver (about 150 MB)"
-		(cd "$cache" && apt-get download -q "$BASE_PKG=$ver" >&2)
+		say "downloading $BASE_PKG=$ver (about 150-170 MB)"
+		(cd "$cache" && apt-get "${apt_opts[@]}" download -q "$BASE_PKG=$ver" >&2)
 		deb=$(ls "$cache/${BASE_PKG}_${ver//:/%3a}_"*.deb)
 		dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/$BASE_PKG.tar.xz" >"$tb.tmp"
 		mv "$tb.tmp" "$tb"
@@ -72,6 +91,10 @@ git -C "$TREE" init -q -b "$BASE_TAG-branch"
 git -C "$TREE" config core.autocrlf false
 git -C "$TREE" config gc.auto 0
 git_tree add -A
+# The tree's .gitignore hides files the tarball has (the .kunitconfig files
+# match ".*"): the base commit holds every file of the tarball.
+[ "$BASE_ALL_FILES" = 0 ] ||
+	git -C "$TREE" ls-files -z --others --ignored --exclude-standard | xargs -0r git -C "$TREE" add -f --
 # Fixed dates make the base commit's hash depend on the sources alone, so the
 # cover letter's base-commit line names the same commit on every machine.
 GIT_AUTHOR_DATE="$BASE_DATE" GIT_COMMITTER_DATE="$BASE_DATE" git_tree commit -q -m "Linux $kver (Debian $BASE_PKG $ver)" \

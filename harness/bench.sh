@@ -17,7 +17,10 @@
 # Each round runs every kernel once, in an order that rotates from round to
 # round; bench.py then prints per test the median, the spread and the
 # ratios (build/bench/results.md).
+#
+# It measures the 6.12 series (legacy-6.12/), on its 6.12 base.
 set -euo pipefail
+export PP_BASE=6.12
 . "$(dirname "$0")/lib.sh"
 
 rounds=${1:-5}

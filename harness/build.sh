@@ -3,7 +3,8 @@
 #
 #   build.sh PROFILE [MAKE TARGET...]
 #
-# PROFILE names harness/kconfig/PROFILE.config; its last "-word" is the ARCH
+# PROFILE names PROFILE.config in the base's profile folder (BASE_KCONFIG, see
+# lib.sh); its last "-word" is the ARCH
 # (test-x86_64 -> x86_64). A "# include NAME.config" line in it pulls in that
 # fragment first. The .config is the fragments plus every .kunitconfig the
 # series adds (not for bench-* profiles: the benchmark's kernels must share one
@@ -16,7 +17,7 @@ set -euo pipefail
 
 profile=${1:?usage: build.sh PROFILE [TARGET...]}
 shift
-frag=$HARNESS/kconfig/$profile.config
+frag=$BASE_KCONFIG/$profile.config
 [ -f "$frag" ] || die "no config profile $frag"
 arch=${profile##*-}
 src=${PP_SRC:-$TREE}
@@ -25,7 +26,7 @@ mkdir -p "$out"
 
 frags=()
 while read -r f; do
-	frags+=("$HARNESS/kconfig/$f")
+	frags+=("$BASE_KCONFIG/$f")
 done < <(sed -n 's/^# include \(\S*\)$/\1/p' "$frag")
 frags+=("$frag")
 case "$profile" in

@@ -9,6 +9,7 @@ as one case when it prints none) and for the console scan, each failure with its
 evidence. Exit 1 on any failure.
 """
 import argparse
+import inspect
 import os
 import re
 import sys
@@ -60,7 +61,12 @@ def kunit(tree, lines, res, run):
     from kunit_parser import TestStatus
 
     body = [l for l in lines if not l.startswith("PPVM: ")]
-    top = kunit_parser.parse_run_tests(body)
+    # 7.3's parser takes a printer; 6.12's prints to stdout itself.
+    if len(inspect.signature(kunit_parser.parse_run_tests).parameters) > 1:
+        import kunit_printer
+        top = kunit_parser.parse_run_tests(body, kunit_printer.null_printer)
+    else:
+        top = kunit_parser.parse_run_tests(body)
     if top.status in (TestStatus.FAILURE_TO_PARSE_TESTS, TestStatus.NO_TESTS):
         res.add(False, f"{run}: KUnit results parsed", "\n".join(top.log + top.errors if hasattr(top, "errors") else top.log))
         return

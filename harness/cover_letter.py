@@ -5,7 +5,7 @@ git format-patch writes a cover letter with placeholders. This replaces them wit
 the subject, text and date of the cover letter already in patches/ (if any), and
 makes sure the text names the base the series is cut against.
 
-usage: cover_letter.py NEW OLD BASE_VERSION
+usage: cover_letter.py NEW OLD "BASE_PACKAGE BASE_VERSION"
 """
 import re
 import sys
@@ -40,7 +40,7 @@ def main():
     date = re.search(r"^Date: .*$", old_head, re.M)
     if date:
         head = re.sub(r"^Date: .*$", lambda _: date.group(0), head, count=1, flags=re.M)
-    base_line = f"Base: Debian linux-source-6.12 {base}"
+    base_line = f"Base: Debian {base}"
     if not re.search(r"^Base: ", blurb, re.M):
         blurb = blurb + "\n\n" + base_line
     else:

@@ -4,7 +4,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-pkgs=(build-essential flex bison bc cpio kmod libelf-dev libssl-dev rsync xz-utils
+pkgs=(build-essential flex bison bc cpio kmod libelf-dev libssl-dev rsync xz-utils python3-ply python3-git
       python3 python3-yaml ccache sparse dwarves git perl
       qemu-system-x86 qemu-system-data busybox-static iproute2 ethtool procps udev)
 missing=()
@@ -17,8 +17,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-# apt-cache needs package lists to find the base package.
-if ! apt-cache show "$BASE_PKG" >/dev/null 2>&1; then
-	apt-get update -q
-fi
+
 say "dependencies: all installed"

@@ -3,14 +3,52 @@
 
 HARNESS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HARNESS/.." && pwd)
-BUILD=${PP_BUILD:-$TOP/build}
+BUILD_ROOT=${PP_BUILD:-$TOP/build}
+
+# The bases, each with its own kernel tree and build folders. PP_BASE picks one:
+#   7.3   Debian's linux-source-7.3 from trixie-backports, which these machines'
+#         apt sources do not list: fetched through a private apt configuration
+#         under build/v7.3/apt. Series: patches/net (fixes), then
+#         patches/net-next (features), applied in that order on one branch.
+#   6.12  Debian's linux-source-6.12 from bookworm-security, with the earlier
+#         15-patch series kept in legacy-6.12/ until the 7.3 series replaces it.
+PP_BASE=${PP_BASE:-7.3}
+case "$PP_BASE" in
+7.3)
+	BASE_PKG=linux-source-7.3
+	BASE_PIN=7.3.4-1~bpo13+1
+	BASE_APT_SOURCE="deb http://deb.debian.org/debian trixie-backports main"
+	BUILD=$BUILD_ROOT/v7.3
+	SERIES_ROOT=$TOP
+	SERIES_DIRS="patches/net patches/net-next"
+	BASE_ALL_FILES=1
+	BASE_KCONFIG=$HARNESS/kconfig/v7.3
+	BASE_VM=0			# the QEMU selftest VM: not yet on 7.3
+	BASE_KUNIT_ARCHS="um i386 x86_64"
+	BASE_CONTROLS=$HARNESS/controls-7.3.list
+	;;
+6.12)
+	BASE_PKG=linux-source-6.12
+	BASE_PIN=6.12.117-1~deb12u1
+	BASE_APT_SOURCE=
+	BUILD=$BUILD_ROOT
+	SERIES_ROOT=$TOP/legacy-6.12
+	SERIES_DIRS="patches"
+	BASE_ALL_FILES=0	# its base commit, as the 6.12 cover letter names it
+	BASE_KCONFIG=$HARNESS/kconfig
+	BASE_VM=1
+	BASE_KUNIT_ARCHS="um i386 x86_64"
+	BASE_CONTROLS=
+	;;
+*)
+	echo "PP_BASE=$PP_BASE: unknown base (7.3 or 6.12)" >&2
+	exit 1
+	;;
+esac
+export PP_BASE
 TREE=$BUILD/linux            # the kernel git tree (base commit + series)
 LOGS=$BUILD/logs
 mkdir -p "$BUILD" "$LOGS"
-
-# The base: Debian's kernel source package, pinned.
-BASE_PKG=linux-source-6.12
-BASE_PIN=6.12.117-1~deb12u1
 BASE_TAG=base
 BASE_DATE="2026-01-01T00:00:00Z"
 
@@ -20,10 +58,29 @@ SERIES_NAME="page_pool inflight series"
 SERIES_EMAIL="pp-inflight@example.org"
 SERIES_BRANCH=${PP_SERIES_BRANCH:-series}
 
-# Files the series adds are mirrored in the repo under these top-level folders.
-MIRROR_DIRS="net include tools/testing/selftests/net Documentation"
-# The series' benchmark: a kselftest folder with an out-of-tree module.
+# Files the series add are mirrored under $SERIES_ROOT in these top-level folders.
+MIRROR_DIRS="net include tools/testing/selftests Documentation"
+# The 6.12 series' benchmark: a kselftest folder with an out-of-tree module.
 BENCH_DIR=tools/testing/selftests/net/page_pool_bench
+
+# series_branch DIR: the branch whose head ends the series in DIR (the last
+# series ends at SERIES_BRANCH; the ones before it at "series-NAME").
+series_branch() {
+	local last=${SERIES_DIRS##* }
+	if [ "$1" = "$last" ]; then echo "$SERIES_BRANCH"; else echo "$SERIES_BRANCH-${1##*/}"; fi
+}
+
+# series_patches [DIR]: the patch files of one series folder (or of all, in the
+# order they apply), cover letters left out.
+series_patches() {
+	local d p
+	for d in ${1:-$SERIES_DIRS}; do
+		for p in "$SERIES_ROOT/$d"/[0-9]*.patch; do
+			case "$p" in *'/[0-9]*.patch'|*/0000-cover-letter.patch) continue ;; esac
+			echo "$p"
+		done
+	done
+}
 
 # The compiler of every kernel and module build: gcc through ccache (deps.sh
 # installs it), plain gcc without.
@@ -49,14 +106,14 @@ stage() {
 	local name=$1 log="$LOGS/$1.log" s rc=0
 	shift
 	s=$(date +%s)
-	say "$name: start (log: ${log#"$TOP"/})"
+	say "$PP_BASE $name: start (log: ${log#"$TOP"/})"
 	"$@" >"$log" 2>&1 || rc=$?
 	if [ "$rc" -ne 0 ]; then
 		tail -n 40 "$log" >&2
-		say "$name: FAILED after $(( $(date +%s) - s ))s (rc=$rc, full log: $log)"
+		say "$PP_BASE $name: FAILED after $(( $(date +%s) - s ))s (rc=$rc, full log: $log)"
 		return "$rc"
 	fi
-	say "$name: ok in $(( $(date +%s) - s ))s"
+	say "$PP_BASE $name: ok in $(( $(date +%s) - s ))s"
 }
 
 # series_files REV FILTER PATH...: the files base..REV adds (FILTER A) or adds
@@ -69,9 +126,16 @@ series_files() {
 
 git_tree() { git -C "$TREE" -c user.name="$SERIES_NAME" -c user.email="$SERIES_EMAIL" "$@"; }
 
-# Results of tests and checks, one "PASS name" / "FAIL name" / "SKIP name" line each.
-RESULTS=${PP_RESULTS:-$BUILD/results.txt}
+# Results of tests and checks, one "PASS name" / "FAIL name" / "SKIP name" line
+# each, shared by the bases; each name starts with its base ("7.3 ...").
+RESULTS=${PP_RESULTS:-$BUILD_ROOT/results.txt}
 export PP_RESULTS=$RESULTS
+
+# Verdicts name their base; the top-level scripts' own checks clear it.
+RESULT_PREFIX="$PP_BASE "
+
+# result PASS|FAIL|SKIP NAME: keep one verdict.
+result() { echo "$1 $RESULT_PREFIX$2" >>"$RESULTS"; }
 
 # check NAME CMD...: run a check like stage(), then keep its verdicts. A check
 # prints its own PASS/FAIL lines (one per case); one that printed none counts
@@ -80,14 +144,14 @@ check() {
 	local name=$1 rc=0 log="$LOGS/$1.log"
 	stage "$@" || rc=$?
 	if grep -qE '^(PASS|FAIL) ' "$log"; then
-		grep -E '^(PASS|FAIL|SKIP) ' "$log" >>"$RESULTS"
+		grep -E '^(PASS|FAIL|SKIP) ' "$log" | sed -E "s/^(PASS|FAIL|SKIP) /\1 $RESULT_PREFIX/" >>"$RESULTS"
 		if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$log"; then
-			echo "FAIL $name: exit code $rc" >>"$RESULTS"
+			result FAIL "$name: exit code $rc"
 		fi
 	elif [ "$rc" -eq 0 ]; then
-		echo "PASS $name" >>"$RESULTS"
+		result PASS "$name"
 	else
-		echo "FAIL $name" >>"$RESULTS"
+		result FAIL "$name"
 	fi
 	return 0
 }

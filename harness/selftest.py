@@ -10,7 +10,7 @@ import sys
 import tempfile
 
 HARNESS = os.path.dirname(os.path.abspath(__file__))
-TREE = os.environ.get("PP_TREE", os.path.join(os.path.dirname(HARNESS), "build", "linux"))
+TREE = os.environ.get("PP_TREE", os.path.join(os.path.dirname(HARNESS), "build", "v7.3", "linux"))
 results = []
 
 
@@ -188,7 +188,7 @@ def t_cover_letter():
         n, o = os.path.join(d, "new"), os.path.join(d, "old")
         open(n, "w").write(fresh)
         open(o, "w").write(old.replace("A (2):\n  one\n  two", "A (1):\n  one"))
-        run(sys.executable, os.path.join(HARNESS, "cover_letter.py"), n, o, "6.12.117-1~deb12u1")
+        run(sys.executable, os.path.join(HARNESS, "cover_letter.py"), n, o, "linux-source-6.12 6.12.117-1~deb12u1")
         out = open(n).read()
     ok = ("Subject: [PATCH 0/2] page_pool: demo" in out and "Hand-written text." in out and
           "Base: Debian linux-source-6.12 6.12.117-1~deb12u1" in out and "  two" in out and

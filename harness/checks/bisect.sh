@@ -17,7 +17,7 @@ if [ ! -d "$wt/.git" ] && [ ! -f "$wt/.git" ]; then
 	git -C "$TREE" worktree prune
 	git -C "$TREE" worktree add -q --detach "$wt" "$BASE_TAG"
 fi
-cfgsum=$(cat "$HARNESS/kconfig/$profile.config" "$HARNESS/build.sh" | sha256sum | cut -c1-16)
+cfgsum=$(cat "$BASE_KCONFIG/$profile.config" "$HARNESS/build.sh" | sha256sum | cut -c1-16)
 
 fail=0
 n=0
@@ -56,7 +56,7 @@ if [ -n "$missing" ] && [ "$fail" = 0 ]; then
 fi
 if [ -n "$missing" ]; then
 	echo "FAIL $profile compiles every .c file the series touches"
-	echo "not compiled by harness/kconfig/$profile.config:"
+	echo "not compiled by ${BASE_KCONFIG#"$TOP"/}/$profile.config:"
 	echo "$missing" | sed 's/^/  /'
 	fail=1
 else

@@ -3,6 +3,8 @@
 
 An ERROR fails the patch. A WARNING or CHECK fails it too unless
 harness/checkpatch-allow.txt lists its type for that patch, with the reason.
+A patch is named by its path below its series' "patches" folder
+("net/0003-....patch" for 7.3's net series, "0003-....patch" for 6.12).
 
 usage: checkpatch.py TREE PATCH...
 """
@@ -14,6 +16,9 @@ import sys
 
 ALLOW = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                      "checkpatch-allow.txt")
+# checkpatch runs scripts/spdxcheck.py with the python3 found first on PATH: the
+# system's, where deps.sh installs the modules it needs (ply, git).
+ENV = dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", ""))
 REPORT = re.compile(r"^(ERROR|WARNING|CHECK):([A-Z0-9_]+): ")
 
 
@@ -27,16 +32,25 @@ def allowlist():
     return rules
 
 
+def series_name(patch):
+    """The patch's path below the last "patches" folder of its path."""
+    parts = os.path.abspath(patch).split(os.sep)
+    if "patches" not in parts:
+        return parts[-1]
+    last = len(parts) - 1 - parts[::-1].index("patches")
+    return "/".join(parts[last + 1:])
+
+
 def main():
     tree, patches = sys.argv[1], sys.argv[2:]
     rules = allowlist()
     bad = 0
     for patch in patches:
-        name = os.path.basename(patch)
+        name = series_name(patch)
         out = subprocess.run(
             ["perl", "scripts/checkpatch.pl", "--strict", "--show-types", "--no-summary",
              "--color=never", os.path.abspath(patch)],
-            cwd=tree, capture_output=True, text=True).stdout
+            cwd=tree, capture_output=True, text=True, env=ENV).stdout
         blocks = out.split("\n\n")
         failed, allowed = [], []
         for block in blocks:

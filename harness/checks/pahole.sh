@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# pahole: struct page and struct net_iov must not grow, the item slot must
-# take the base's pool pointer slot, an item must be two words, and every
-# field struct net_iov mirrors (the NET_IOV_ASSERT_OFFSET pairs of
-# include/net/netmem.h) must sit at the same offset in both. Both sides are
+# pahole: struct page, struct netmem_desc (7.3) and struct net_iov must not
+# grow; once the series carry the item slot, it must take the base's pool
+# pointer slot and an item must be two words; every field struct page shares
+# with struct net_iov (6.12) or struct netmem_desc (7.3), the *_ASSERT_OFFSET
+# pairs of include/net/netmem.h, must sit at the same offset in both. Both sides are
 # read from net/core/page_pool.o built with -g in the bisect profile's config,
 # at the base and at the series head.
 # Run after checks/warnings.sh, which prepares the base worktree.
@@ -38,21 +39,34 @@ expect() {
 		fail=1
 	fi
 }
-expect "sizeof(struct page) unchanged" \
-	"$(size_of "$dir/head.o" page)" "$(size_of "$dir/base.o" page)"
-# The item slot takes the place of the base's pool pointer: same offset in
-# struct page, struct net_iov no bigger, and an item is two words.
-expect "page.pp_item at the offset of the base's page.pp" \
-	"$(offset_of "$dir/head.o" page pp_item)" "$(offset_of "$dir/base.o" page pp)"
-expect "sizeof(struct net_iov) unchanged" \
-	"$(size_of "$dir/head.o" net_iov)" "$(size_of "$dir/base.o" net_iov)"
-expect "sizeof(struct page_pool_item) is two words" \
-	"$(size_of "$dir/head.o" page_pool_item)" 16
+for st in page netmem_desc net_iov; do
+	# struct netmem_desc exists from 6.17 on.
+	[ -n "$(size_of "$dir/base.o" "$st")" ] || continue
+	expect "sizeof(struct $st) unchanged" \
+		"$(size_of "$dir/head.o" "$st")" "$(size_of "$dir/base.o" "$st")"
+done
+# Once the series carry the item slot: it takes the place of the base's pool
+# pointer in struct page, and an item is two words.
+if [ -n "$(offset_of "$dir/head.o" page pp_item)" ]; then
+	expect "page.pp_item at the offset of the base's page.pp" \
+		"$(offset_of "$dir/head.o" page pp_item)" "$(offset_of "$dir/base.o" page pp)"
+	expect "sizeof(struct page_pool_item) is two words" \
+		"$(size_of "$dir/head.o" page_pool_item)" 16
+fi
+# Every field struct net_iov mirrors from struct page sits at the same offset.
 pairs=$(sed -n 's/^NET_IOV_ASSERT_OFFSET(\([a-z_0-9]*\), *\([a-z_0-9]*\));/\1 \2/p' \
 	"$BUILD/bisect-wt/include/net/netmem.h")
-[ -n "$pairs" ] || { echo "FAIL pahole: no NET_IOV_ASSERT_OFFSET pairs found in netmem.h"; exit 1; }
+pairs+=$(sed -n 's/^NETMEM_DESC_ASSERT_OFFSET(\([a-z_0-9]*\), *\([a-z_0-9]*\));/\n\1 \2/p' \
+	"$BUILD/bisect-wt/include/net/netmem.h")
+pairs=$(sed '/^$/d' <<<"$pairs")
+[ -n "$pairs" ] || { echo "FAIL pahole: no *_ASSERT_OFFSET pairs found in netmem.h"; exit 1; }
+if grep -q '^NETMEM_DESC_ASSERT_OFFSET' "$BUILD/bisect-wt/include/net/netmem.h"; then
+	mirror=netmem_desc	# 7.3: struct page mirrors struct netmem_desc
+else
+	mirror=net_iov
+fi
 while read -r pg iov; do
-	expect "page.$pg and net_iov.$iov at the same offset" \
-		"$(offset_of "$dir/head.o" net_iov "$iov")" "$(offset_of "$dir/head.o" page "$pg")"
+	expect "page.$pg and $mirror.$iov at the same offset" \
+		"$(offset_of "$dir/head.o" "$mirror" "$iov")" "$(offset_of "$dir/head.o" page "$pg")"
 done <<<"$pairs"
 exit "$fail"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One base's part of the two commands (PP_BASE picks the base, see lib.sh):
+# the base tree and the series applied; with "tests" also the static checks
+# and the per-patch builds; then the test kernels (KUnit, selftests) and, with
+# "tests", the negative controls. Verdicts go to the shared results file.
+#
+#   run-base.sh main|tests
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+mode=${1:?usage: run-base.sh main|tests}
+
+if ! stage base "$HARNESS/base.sh"; then
+	result FAIL "the base tree is made ($BASE_PKG)"
+	exit 1
+fi
+if ! stage apply "$HARNESS/series.sh" apply; then
+	result FAIL "the series apply to the base with git am"
+	exit 1
+fi
+result PASS "the series apply to the base with git am"
+if [ "$mode" = tests ]; then
+	check copies-match-patches "$HARNESS/series.sh" check
+	mapfile -t patches < <(series_patches)
+	check checkpatch python3 "$HARNESS/checks/checkpatch.py" "$TREE" "${patches[@]}"
+	check bisect "$HARNESS/checks/bisect.sh"
+	check warnings "$HARNESS/checks/warnings.sh"
+	check pahole "$HARNESS/checks/pahole.sh"
+fi
+. "$HARNESS/testvm.sh"
+if [ "$mode" = tests ] && [ -n "$BASE_CONTROLS" ]; then
+	check controls "$HARNESS/checks/controls.sh"
+fi

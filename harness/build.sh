@@ -8,8 +8,9 @@
 # (test-x86_64 -> x86_64). A "# include NAME.config" line in it pulls in that
 # fragment first. The .config is the fragments plus every .kunitconfig the
 # series adds (not for bench-* profiles: the benchmark's kernels must share one
-# config, with or without the series), run through olddefconfig, and the build
-# stops if olddefconfig dropped any option. Output goes to build/kbuild-PROFILE,
+# config, with or without the series), run through olddefconfig (or, for a
+# profile with a "# base: allnoconfig" line, made with allnoconfig from them),
+# and the build stops if any option was dropped. Output goes to build/kbuild-PROFILE,
 # compiled through ccache.
 # PP_SRC=DIR builds another checkout (the per-patch worktree) into PP_OUT.
 set -euo pipefail
@@ -37,16 +38,31 @@ bench-*) ;;
 	;;
 esac
 
-mk=(make -C "$src" O="$out" ARCH="$arch" CC="$KCC" HOSTCC="$KCC" -j"$JOBS"
+cc=$KCC
+cross=()
+if [ "$arch" = arm64 ]; then	# cross-compiled: files x86 cannot build
+	cc=${KCC%gcc}aarch64-linux-gnu-gcc
+	cross=(CROSS_COMPILE=aarch64-linux-gnu-)
+fi
+mk=(make -C "$src" O="$out" ARCH="$arch" "${cross[@]}" CC="$cc" HOSTCC="$KCC" -j"$JOBS"
     KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026" KBUILD_BUILD_USER=pp KBUILD_BUILD_HOST=pp)
 
 python3 "$HARNESS/kconfig.py" "$src" merge "$out/.config.frag" "${frags[@]}"
-if ! cmp -s "$out/.config.frag" "$out/.config.frag.used" || [ ! -f "$out/.config" ]; then
-	cp "$out/.config.frag" "$out/.config"
+if grep -qx '# base: allnoconfig' "$frag"; then
+	# Everything the fragments do not ask for stays off: the smallest
+	# kernel that builds what they name.
+	if ! cmp -s "$out/.config.frag" "$out/.config.frag.used" || [ ! -f "$out/.config" ]; then
+		"${mk[@]}" -s KCONFIG_ALLCONFIG="$out/.config.frag" allnoconfig
+	fi
+	"${mk[@]}" -s olddefconfig	# options a patch adds since
+else
+	if ! cmp -s "$out/.config.frag" "$out/.config.frag.used" || [ ! -f "$out/.config" ]; then
+		cp "$out/.config.frag" "$out/.config"
+	fi
+	"${mk[@]}" -s olddefconfig
 fi
-"${mk[@]}" -s olddefconfig
 if ! python3 "$HARNESS/kconfig.py" "$src" verify "$out/.config" "${frags[@]}"; then
-	die "profile $profile: olddefconfig dropped options (listed above); fix $frag"
+	die "profile $profile: the config dropped options (listed above); fix $frag"
 fi
 cp "$out/.config.frag" "$out/.config.frag.used"
 say "build $profile ($arch) in ${out#"$TOP"/}: make ${*:-all}"

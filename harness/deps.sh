@@ -5,7 +5,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 pkgs=(build-essential flex bison bc cpio kmod libelf-dev libssl-dev rsync xz-utils python3-ply python3-git
-      python3 python3-yaml ccache sparse dwarves git perl
+      python3 python3-yaml ccache sparse dwarves git perl gcc-aarch64-linux-gnu
       qemu-system-x86 qemu-system-data busybox-static iproute2 ethtool procps udev)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -20,7 +20,7 @@ log=$BUILD/kunit-$name.log
 args=()
 while read -r f; do
 	[ -n "$f" ] && args+=(--kunitconfig="$(dirname "$f")")
-done < <(series_files "$SERIES_BRANCH" A '*.kunitconfig')
+done < <(series_files "$TEST_BRANCH" A '*.kunitconfig')
 [ ${#args[@]} -gt 0 ] || die "the series adds no .kunitconfig"
 
 # Two CPUs where kunit.py boots QEMU, for the cases that need a second one

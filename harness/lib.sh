@@ -57,6 +57,15 @@ BASE_DATE="2026-01-01T00:00:00Z"
 SERIES_NAME="page_pool inflight series"
 SERIES_EMAIL="pp-inflight@example.org"
 SERIES_BRANCH=${PP_SERIES_BRANCH:-series}
+# The branch the builds and tests run on. Every series folder is applied and
+# checked statically (git am, copies, checkpatch) on every run; while the 7.3
+# net-next series grows, its per-patch builds, warnings, pahole, KUnit runs and
+# controls run only with PP_NET_NEXT=1, on the net series' head otherwise.
+if [ "$PP_BASE" = 7.3 ] && [ "${PP_NET_NEXT:-0}" != 1 ]; then
+	TEST_BRANCH=$SERIES_BRANCH-net
+else
+	TEST_BRANCH=$SERIES_BRANCH
+fi
 
 # Files the series add are mirrored under $SERIES_ROOT in these top-level folders.
 MIRROR_DIRS="net include tools/testing/selftests Documentation"

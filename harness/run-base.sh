@@ -23,6 +23,13 @@ if [ "$mode" = tests ]; then
 	check copies-match-patches "$HARNESS/series.sh" check
 	mapfile -t patches < <(series_patches)
 	check checkpatch python3 "$HARNESS/checks/checkpatch.py" "$TREE" "${patches[@]}"
+fi
+# Builds and tests run on TEST_BRANCH (lib.sh): check it out where they build.
+if [ "$TEST_BRANCH" != "$SERIES_BRANCH" ]; then
+	say "builds and tests on $TEST_BRANCH ($(git -C "$TREE" rev-list --count "$TEST_BRANCH..$SERIES_BRANCH") patches of ${SERIES_DIRS##* } only with PP_NET_NEXT=1)"
+	git -C "$TREE" checkout -q "$TEST_BRANCH"
+fi
+if [ "$mode" = tests ]; then
 	check bisect "$HARNESS/checks/bisect.sh"
 	check warnings "$HARNESS/checks/warnings.sh"
 	check pahole "$HARNESS/checks/pahole.sh"

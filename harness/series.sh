@@ -39,7 +39,7 @@ cmd_apply() {
 	[ -d "$TREE/.git" ] || die "no base tree: run harness/base.sh first"
 	sum=$(patches_sum)
 	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum $(git -C "$TREE" rev-parse -q --verify $SERIES_BRANCH)" ] &&
-	   [ "$(git -C "$TREE" symbolic-ref -q --short HEAD)" = "$SERIES_BRANCH" ] &&
+	   [ "$(git -C "$TREE" rev-parse HEAD)" = "$(git -C "$TREE" rev-parse "$TEST_BRANCH")" ] &&
 	   [ -z "$(git -C "$TREE" status --porcelain)" ]; then
 		say "series: already applied ($(git -C "$TREE" rev-list --count "$BASE_TAG..$SERIES_BRANCH") patches)"
 		return

@@ -17,11 +17,28 @@ if [ ! -d "$wt/.git" ] && [ ! -f "$wt/.git" ]; then
 	git -C "$TREE" worktree prune
 	git -C "$TREE" worktree add -q --detach "$wt" "$BASE_TAG"
 fi
-cfgsum=$(cat "$BASE_KCONFIG/$profile.config" "$HARNESS/build.sh" | sha256sum | cut -c1-16)
+# Files no x86_64 config can build (no COMPILE_TEST) are cross-compiled with
+# another profile whose "# objects:" line names them: only those objects.
+extra=()
+for f in "$BASE_KCONFIG"/bisect-*.config; do
+	[ "$f" = "$BASE_KCONFIG/$profile.config" ] || extra+=("$(basename "$f" .config)")
+done
+cfgsum=$(cat "$BASE_KCONFIG"/bisect-*.config "$HARNESS/build.sh" | sha256sum | cut -c1-16)
+
+# build_commit LOG: the profile, then the objects of each extra profile.
+build_commit() {
+	local x objs
+	"$HARNESS/build.sh" "$profile" >"$1" 2>&1 || return 1
+	for x in "${extra[@]}"; do
+		objs=$(sed -n 's/^# objects: //p' "$BASE_KCONFIG/$x.config")
+		# shellcheck disable=SC2086
+		PP_OUT=$BUILD/kbuild-$x "$HARNESS/build.sh" "$x" $objs >>"$1" 2>&1 || return 1
+	done
+}
 
 fail=0
 n=0
-for c in $(git -C "$TREE" rev-list --reverse "$BASE_TAG..$SERIES_BRANCH"); do
+for c in $(git -C "$TREE" rev-list --reverse "$BASE_TAG..$TEST_BRANCH"); do
 	n=$((n + 1))
 	subj=$(git -C "$TREE" log -1 --format=%s "$c")
 	key=$okdir/$(git -C "$TREE" rev-parse "$c^{tree}")-$cfgsum
@@ -32,7 +49,7 @@ for c in $(git -C "$TREE" rev-list --reverse "$BASE_TAG..$SERIES_BRANCH"); do
 	fi
 	git -C "$wt" checkout -q --detach "$c"
 	say "patch $n: $subj"
-	if "$HARNESS/build.sh" "$profile" >"$LOGS/bisect-$n.log" 2>&1; then
+	if build_commit "$LOGS/bisect-$n.log"; then
 		touch "$key"
 		echo "PASS $name"
 	else
@@ -44,14 +61,19 @@ done
 
 # Coverage: the profile must compile every .c file the series touches.
 uncompiled() {
-	series_files "$SERIES_BRANCH" AM '*.c' ':!tools' |
-		while read -r f; do [ -f "$PP_OUT/${f%.c}.o" ] || echo "$f"; done
+	series_files "$TEST_BRANCH" AM '*.c' ':!tools' |
+		while read -r f; do
+			for o in "$PP_OUT" "${extra[@]/#/$BUILD/kbuild-}"; do
+				[ -f "$o/${f%.c}.o" ] && continue 2
+			done
+			echo "$f"
+		done
 }
-git -C "$wt" checkout -q --detach "$SERIES_BRANCH"
+git -C "$wt" checkout -q --detach "$TEST_BRANCH"
 missing=$(uncompiled)
 if [ -n "$missing" ] && [ "$fail" = 0 ]; then
 	# The last build may have been skipped as cached: make sure objects exist.
-	"$HARNESS/build.sh" "$profile" >"$LOGS/bisect-head.log" 2>&1 || true
+	build_commit "$LOGS/bisect-head.log" || true
 	missing=$(uncompiled)
 fi
 if [ -n "$missing" ]; then

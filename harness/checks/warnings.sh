@@ -15,9 +15,9 @@ if [ ! -e "$base_src/.git" ]; then
 	git -C "$TREE" worktree prune
 	git -C "$TREE" worktree add -q --detach "$base_src" "$BASE_TAG"
 fi
-git -C "$head_src" checkout -q --detach "$SERIES_BRANCH"
+git -C "$head_src" checkout -q --detach "$TEST_BRANCH"
 
-touched() { series_files "$SERIES_BRANCH" AM "$@" ':!tools' ':!Documentation'; }
+touched() { series_files "$TEST_BRANCH" AM "$@" ':!tools' ':!Documentation'; }
 
 # The kernel's own test of the checker (7.3 needs a sparse that knows
 # __typeof_unqual__; Debian 12's 0.6.4 does not): without a usable sparse,

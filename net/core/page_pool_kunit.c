@@ -49,6 +49,8 @@ struct pp_test_held_unmap {
 struct pp_test {
 	struct device *dev;
 	struct pp_test_held_unmap *hold;
+	struct page_pool *counted;	/* the pool whose unmaps are counted */
+	atomic_t unmaps;
 };
 
 static int pp_test_init(struct kunit *test)
@@ -94,11 +96,11 @@ static int pp_test_destroyer(void *arg)
 }
 
 /* Whether the destroyer sleeps waiting for the held unmap: destroy waits on
- * the pool's DMA index for an entry being unmapped.
+ * the pool's destroy_cnt for an item being unmapped.
  */
 static bool pp_test_destroy_waits(struct pp_test_held_unmap *h)
 {
-	wait_queue_head_t *wq = __var_waitqueue(&h->pool->dma_mapped);
+	wait_queue_head_t *wq = __var_waitqueue(&h->pool->destroy_cnt);
 
 	if (!completion_done(&h->started) || task_is_running(h->destroyer))
 		return false;
@@ -155,9 +157,6 @@ static void pp_test_destroy_waits_for_unmap(struct kunit *test)
 	struct page *page;
 	bool returned;
 
-	if (!PP_DMA_INDEX_BITS)
-		kunit_skip(test, "DMA-mapped pages are not tracked here (PP_DMA_INDEX_BITS is 0)");
-
 	pool = pp_test_create_dma_pool(test);
 	page = page_pool_dev_alloc_pages(pool);
 	if (!page) {
@@ -206,8 +205,76 @@ static void pp_test_destroy_waits_for_unmap(struct kunit *test)
 	kfree(h);
 }
 
+/* Counts the unmaps of the test's pool, from any thread, and does them. */
+static void pp_test_unmap_counted(struct page_pool *pool, dma_addr_t dma)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct pp_test *t;
+
+	dma_unmap_page_attrs(pool->p.dev, dma, PAGE_SIZE << pool->p.order,
+			     pool->p.dma_dir,
+			     DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_WEAK_ORDERING);
+	/* Static stubs redirect only in the test's thread. */
+	if (!test)
+		return;
+	t = test->priv;
+	if (pool == t->counted)
+		atomic_inc(&t->unmaps);
+}
+
+#define PP_TEST_INFLIGHT	300
+
+/* page_pool_destroy() unmaps the pages the stack still holds, and the pages
+ * make no DMA API call for the device when they come back later.
+ */
+static void pp_test_destroy_unmaps_inflight(struct kunit *test)
+{
+	struct pp_test *t = test->priv;
+	struct page_pool *pool;
+	struct page **pages;
+	int i, n, mapped, at_destroy;
+
+	/* Not KUnit-managed: put back below, after destroy. */
+	pages = kcalloc(PP_TEST_INFLIGHT, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	pool = pp_test_create_dma_pool(test);
+	for (n = 0; n < PP_TEST_INFLIGHT; n++) {
+		pages[n] = page_pool_dev_alloc_pages(pool);
+		if (!pages[n])
+			break;
+	}
+	KUNIT_EXPECT_EQ(test, n, PP_TEST_INFLIGHT);
+
+	/* Pages in the pool's cache count too: every page that entered the
+	 * pool was mapped, and none has left it yet.
+	 */
+	mapped = READ_ONCE(pool->pages_state_hold_cnt);
+	t->counted = pool;
+	atomic_set(&t->unmaps, 0);
+	kunit_activate_static_stub(test, page_pool_dma_unmap,
+				   pp_test_unmap_counted);
+	page_pool_destroy(pool);
+	at_destroy = atomic_read(&t->unmaps);
+	/* With a reference of our own the pool cannot recycle the page, so
+	 * it leaves the pool in this thread, where unmaps are counted.
+	 */
+	for (i = 0; i < n; i++) {
+		get_page(pages[i]);
+		page_pool_put_full_page(pool, pages[i], false);
+		put_page(pages[i]);
+	}
+	kunit_deactivate_static_stub(test, page_pool_dma_unmap);
+	kfree(pages);
+
+	KUNIT_EXPECT_EQ_MSG(test, at_destroy, mapped,
+			    "page_pool_destroy() returned with pages of the pool still mapped");
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&t->unmaps), at_destroy,
+			    "pages returned after page_pool_destroy() were unmapped then");
+}
+
 static struct kunit_case pp_test_cases[] = {
 	KUNIT_CASE(pp_test_destroy_waits_for_unmap),
+	KUNIT_CASE(pp_test_destroy_unmaps_inflight),
 	{}
 };
 

@@ -17,6 +17,12 @@ if [ ! -e "$wt/.git" ]; then
 	git -C "$TREE" worktree add -q --detach "$wt" "$TEST_BRANCH"
 fi
 
+# at REV: the control worktree, clean, at REV.
+at() {
+	git -C "$wt" reset -q --hard
+	git -C "$wt" checkout -q --detach "$1"
+}
+
 # run_control WHAT WITH: kunit.py on the control worktree, each case of the
 # current line must FAIL ("... fails with WITH").
 run_control() {
@@ -53,8 +59,7 @@ while IFS='|' read -r subject cases; do
 		;;
 	esac
 	if [ "${subject#patch:}" != "$subject" ]; then
-		git -C "$wt" reset -q --hard
-		git -C "$wt" checkout -q --detach "$TEST_BRANCH"
+		at "$TEST_BRANCH"
 		if ! git -C "$wt" apply "$HARNESS/${subject#patch:}"; then
 			echo "FAIL control: $subject does not apply on $TEST_BRANCH"
 			fail=1
@@ -77,8 +82,7 @@ while IFS='|' read -r subject cases; do
 	   git -C "$TREE" merge-base --is-ancestor "$fix" "$SERIES_BRANCH-net"; then
 		on=$SERIES_BRANCH-net
 	fi
-	git -C "$wt" reset -q --hard
-	git -C "$wt" checkout -q --detach "$on"
+	at "$on"
 	if ! git -C "$wt" revert --no-commit "$fix" >/dev/null 2>&1; then
 		echo "FAIL control: \"$subject\" does not revert cleanly on the series head"
 		fail=1

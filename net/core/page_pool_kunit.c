@@ -85,6 +85,14 @@ static struct page_pool *pp_test_create_dma_pool(struct kunit *test)
 	return pool;
 }
 
+/* What page_pool_dma_unmap() does, for the stubs that stand in for it. */
+static void pp_test_dma_unmap(struct page_pool *pool, dma_addr_t dma)
+{
+	dma_unmap_page_attrs(pool->p.dev, dma, PAGE_SIZE << pool->p.order,
+			     pool->p.dma_dir,
+			     DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_WEAK_ORDERING);
+}
+
 static int pp_test_destroyer(void *arg)
 {
 	struct pp_test_held_unmap *h = arg;
@@ -125,9 +133,7 @@ static void pp_test_unmap_held(struct page_pool *pool, dma_addr_t dma)
 	unsigned long timeout = jiffies + PP_TEST_HANG_TIMEOUT;
 
 	if (pool != h->pool || !in_task() || h->held) {
-		dma_unmap_page_attrs(pool->p.dev, dma, PAGE_SIZE << pool->p.order,
-				     pool->p.dma_dir,
-				     DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_WEAK_ORDERING);
+		pp_test_dma_unmap(pool, dma);
 		return;
 	}
 	h->held = true;
@@ -211,9 +217,7 @@ static void pp_test_unmap_counted(struct page_pool *pool, dma_addr_t dma)
 	struct kunit *test = kunit_get_current_test();
 	struct pp_test *t;
 
-	dma_unmap_page_attrs(pool->p.dev, dma, PAGE_SIZE << pool->p.order,
-			     pool->p.dma_dir,
-			     DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_WEAK_ORDERING);
+	pp_test_dma_unmap(pool, dma);
 	/* Static stubs redirect only in the test's thread. */
 	if (!test)
 		return;

@@ -45,7 +45,8 @@ if [ "$arch" = arm64 ]; then	# cross-compiled: files x86 cannot build
 	cross=(CROSS_COMPILE=aarch64-linux-gnu-)
 fi
 mk=(make -C "$src" O="$out" ARCH="$arch" "${cross[@]}" CC="$cc" HOSTCC="$KCC" -j"$JOBS"
-    KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026" KBUILD_BUILD_USER=pp KBUILD_BUILD_HOST=pp)
+    KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026" KBUILD_BUILD_USER=pp KBUILD_BUILD_HOST=pp
+    KBUILD_BUILD_VERSION=1)
 
 python3 "$HARNESS/kconfig.py" "$src" merge "$out/.config.frag" "${frags[@]}"
 if grep -qx '# base: allnoconfig' "$frag"; then

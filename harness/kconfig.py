@@ -19,6 +19,9 @@ def main():
     for frag in frags:
         want.merge_in_entries(kunit_config.parse_file(frag))
     if cmd == "merge":
+        # kunit_config's write_to_file() appends: start from an empty file.
+        if os.path.exists(target):
+            os.remove(target)
         want.write_to_file(target)
         return 0
     have = {e.name: e.value for e in kunit_config.parse_file(target).as_entries()}

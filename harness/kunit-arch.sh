@@ -7,42 +7,77 @@
 # Every .kunitconfig the series adds is passed, with lockdep and DMA-API debug
 # on. The kernel's raw output goes to build/kunit-ARCH.log for console.py;
 # failing tests do not fail this script, a run that produced no output does.
+#
+# On 7.3 the kernel is the smallest one kunit.py accepts: "kunit.py config"
+# writes the options it needs (last_used_kunitconfig), allnoconfig from them
+# and kconfig/v7.3/kunit*.config turns everything else off, and kunit.py run
+# keeps a .config that has all of them. A run whose tree (with uncommitted changes), arguments, harness and
+# QEMU are those of an earlier complete run is not repeated: its output is
+# reused (PP_RERUN=1 runs it again).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 arch=${1:?usage: kunit-arch.sh ARCH}
-# PP_KUNIT_SRC and PP_KUNIT_NAME run another checkout of the series (the
-# negative controls' worktree) into its own build folder and log.
+# PP_KUNIT_SRC, PP_KUNIT_OUT and PP_KUNIT_NAME run another checkout of the
+# series (the negative controls' worktree) into its own build folder and log.
 src=${PP_KUNIT_SRC:-$TREE}
 name=${PP_KUNIT_NAME:-$arch}
-out=$BUILD/kunit-$name
+out=${PP_KUNIT_OUT:-$BUILD/kunit-$name}
 log=$BUILD/kunit-$name.log
-args=()
+cfg=(--arch="$arch" --build_dir="$out" --make_options CC="$KCC")
 while read -r f; do
-	[ -n "$f" ] && args+=(--kunitconfig="$(dirname "$f")")
+	[ -n "$f" ] && cfg+=(--kunitconfig="$(dirname "$f")")
 done < <(series_files "$TEST_BRANCH" A '*.kunitconfig')
-[ ${#args[@]} -gt 0 ] || die "the series adds no .kunitconfig"
+[[ "${cfg[*]}" = *--kunitconfig* ]] || die "the series adds no .kunitconfig"
+cfg+=(--kconfig_add CONFIG_DEBUG_KERNEL=y --kconfig_add CONFIG_PROVE_LOCKING=y
+      --kconfig_add CONFIG_DEBUG_ATOMIC_SLEEP=y --kconfig_add CONFIG_DMA_API_DEBUG=y)
+run=(--jobs="$JOBS" "${KUNIT_RUN[@]}")	# lib.sh
 
 # Two CPUs where kunit.py boots QEMU, for the cases that need a second one
 # (UML has no SMP in this tree; those cases skip there).
-[ "$arch" = um ] || args+=(--kconfig_add CONFIG_SMP=y --qemu_args "-smp 2")
+[ "$arch" = um ] || { cfg+=(--kconfig_add CONFIG_SMP=y); run+=(--qemu_args "-smp 2"); }
 
 # KASAN where the base's test kernels have it (x86_64; i386 has no KASAN).
-[ "$arch" = x86_64 ] && [ "$PP_BASE" != 6.12 ] && args+=(--kconfig_add CONFIG_KASAN=y)
+[ "$arch" = x86_64 ] && [ "$PP_BASE" != 6.12 ] && cfg+=(--kconfig_add CONFIG_KASAN=y)
 
-# 7.3's kunit.py asks QEMU for "-accel kvm" first; where /dev/kvm opens but
-# guests hang (these machines), hide it so that QEMU falls back to TCG.
-hide_kvm=()
-if [ -e /dev/kvm ] && [ "$PP_BASE" != 6.12 ]; then
-	hide_kvm=(unshare -m sh -c 'mount --bind /dev/null /dev/kvm && exec "$@"' sh)
-fi
+# The fragments of the minimal kernel: kunit.config, and kunit-ARCH.config
+# where the architecture needs more.
+minimal=("$BASE_KCONFIG/kunit.config")
+[ -f "$BASE_KCONFIG/kunit-$arch.config" ] && minimal+=("$BASE_KCONFIG/kunit-$arch.config")
 
 cd "$src"
+
+cache=$BUILD/kunit-results
+key=$({
+	git rev-parse HEAD^{tree}; git diff HEAD; printf '%s\n' "${cfg[@]}" "${run[@]}" "$KCC"
+	cat "$HARNESS/kunit-arch.sh" "$HARNESS/lib.sh" "${minimal[@]}"; qemu-system-x86_64 --version 2>/dev/null | head -n 1
+} | sha256sum | cut -c1-24)
+if [ "${PP_RERUN:-0}" != 1 ] && [ -f "$cache/$name-$key.log" ]; then
+	cp "$cache/$name-$key.log" "$log"
+	say "kunit.py on $arch: output of an earlier run of this tree and configuration reused"
+	exit 0
+fi
+
+if [ "$PP_BASE" != 6.12 ]; then
+	mkdir -p "$out"
+	kunit_py . config "${cfg[@]}" >"$log" 2>&1 || { cat "$log"; die "kunit.py config on $arch failed"; }
+	python3 "$HARNESS/kconfig.py" "$src" merge "$out/.config.minimal" \
+		"$out/last_used_kunitconfig" "${minimal[@]}"
+	if ! cmp -s "$out/.config.minimal" "$out/.config.minimal-used"; then
+		make -s O="$out" ARCH="$arch" CC="$KCC" KCONFIG_ALLCONFIG="$out/.config.minimal" allnoconfig
+		cp "$out/.config.minimal" "$out/.config.minimal-used"
+	fi
+fi
+
 rc=0
-"${hide_kvm[@]}" python3 tools/testing/kunit/kunit.py run --arch="$arch" --build_dir="$out" \
-	--jobs="$JOBS" --make_options CC="$KCC" --timeout=900 \
-	--kconfig_add CONFIG_DEBUG_KERNEL=y --kconfig_add CONFIG_PROVE_LOCKING=y \
-	--kconfig_add CONFIG_DEBUG_ATOMIC_SLEEP=y --kconfig_add CONFIG_DMA_API_DEBUG=y \
-	--raw_output=all "${args[@]}" >"$log" 2>&1 || rc=$?
+kunit_py . run "${cfg[@]}" "${run[@]}" >"$log" 2>&1 || rc=$?
 grep -q "KTAP version" "$log" || { tail -n 30 "$log"; die "kunit.py on $arch ran no test (exit $rc)"; }
+grep -q "Regenerating .config" "$log" && [ "$PP_BASE" != 6.12 ] &&
+	say "warning: kunit.py on $arch did not keep the allnoconfig-based .config"
 say "kunit.py on $arch: done (exit $rc), output in ${log#"$TOP"/}"
+# A complete run (the top-level KTAP plan met) is kept for a rerun.
+plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log" | head -n 1)
+if [ -n "$plan" ] && [ "$(grep -cE '^(not )?ok [0-9]+ ' "$log")" = "$plan" ]; then
+	mkdir -p "$cache"
+	cp "$log" "$cache/$name-$key.log"
+fi

@@ -26,7 +26,7 @@ if [ "$mode" = tests ]; then
 fi
 # Builds and tests run on TEST_BRANCH (lib.sh): check it out where they build.
 if [ "$TEST_BRANCH" != "$SERIES_BRANCH" ]; then
-	say "builds and tests on $TEST_BRANCH ($(git -C "$TREE" rev-list --count "$TEST_BRANCH..$SERIES_BRANCH") patches of ${SERIES_DIRS##* } only with PP_NET_NEXT=1)"
+	say "builds and tests on $TEST_BRANCH ($(git -C "$TREE" rev-list --count "$TEST_BRANCH..$SERIES_BRANCH") patches of ${SERIES_DIRS##* } not built or tested: PP_NET_NEXT=0)"
 	git -C "$TREE" checkout -q "$TEST_BRANCH"
 fi
 if [ "$mode" = tests ]; then

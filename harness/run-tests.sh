@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every test and check, on each base in turn: the series' static checks, the
+# Every test and check, on each base of PP_BASES in turn (7.3; "6.12 7.3"
+# adds the earlier series, see README.md): the series' static checks, the
 # per-patch builds, the test kernels (KUnit + selftests), the negative controls
 # and the harness's own tests. Ends with the line "N passed, N failed" and exits
 # non-zero if anything failed.
@@ -9,7 +10,7 @@ set -euo pipefail
 RESULT_PREFIX=
 
 stage deps "$HARNESS/deps.sh"
-for base in 6.12 7.3; do
+for base in ${PP_BASES:-7.3}; do
 	# A base's stages that stop on an error they did not record still fail.
 	PP_BASE=$base "$HARNESS/run-base.sh" tests ||
 		echo "FAIL $base: run-base.sh ran to the end (exit $?)" >>"$RESULTS"

@@ -145,6 +145,19 @@ def t_kconfig():
             r2.returncode == 0), r.stdout + r2.stdout
 
 
+def t_kconfig_merge():
+    """merging into an existing file replaces it, later fragments winning"""
+    with tempfile.TemporaryDirectory() as d:
+        a, b, out = (os.path.join(d, n) for n in ("a", "b", "out"))
+        open(a, "w").write("CONFIG_NET=y\nCONFIG_INET=y\n")
+        open(b, "w").write("# CONFIG_INET is not set\n")
+        for _ in range(2):
+            r = run(sys.executable, os.path.join(HARNESS, "kconfig.py"), TREE, "merge", out, a, b)
+        text = open(out).read()
+    return (r.returncode == 0 and sorted(text.splitlines()) ==
+            ["# CONFIG_INET is not set", "CONFIG_NET=y"]), text
+
+
 BAD_PATCH = """From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001
 From: A <a@example.org>
 Date: Thu, 1 Jan 2026 00:00:00 +0000
@@ -237,6 +250,6 @@ def t_bench():
             r2.returncode != 0 and "bench-x86_64-floor-2" in r2.stderr), r.stdout + r3.stdout + r.stderr + r2.stderr
 
 for t in (t_clean, t_warn, t_splats, t_benign, t_allow, t_kunit_fail, t_kunit_missing, t_dma_errors,
-          t_selftest_fail, t_kconfig, t_checkpatch, t_cover_letter, t_bench):
+          t_selftest_fail, t_kconfig, t_kconfig_merge, t_checkpatch, t_cover_letter, t_bench):
     case(t)
 sys.exit(0 if all(results) else 1)

@@ -36,7 +36,7 @@ objects_of() {
 	for e in $(sed -n 's/^# objects: //p' "$BASE_KCONFIG/$1.config"); do
 		case "$e" in
 		*.o)	echo "$e" ;;
-		*)	series_files "$TEST_BRANCH" AM '*.c' -- "$e" | sed 's/\.c$/.o/' ;;
+		*)	series_files "$TEST_BRANCH" AM "$e/*.c" | sed 's/\.c$/.o/' ;;
 		esac
 	done
 }

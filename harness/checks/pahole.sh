@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pahole: struct page, struct netmem_desc (7.3) and struct net_iov must not
 # grow; once the series carry the item slot, it must take the base's pool
-# pointer slot and an item must be two words; every field struct page shares
+# pointer slot, an item must be two words and an item block's items must
+# start a cache line after its header; every field struct page shares
 # with struct net_iov (6.12) or struct netmem_desc (7.3), the *_ASSERT_OFFSET
 # pairs of include/net/netmem.h, must sit at the same offset in both. Both sides are
 # read from net/core/page_pool.o built with -g in the bisect profile's config,
@@ -52,6 +53,13 @@ if [ -n "$(offset_of "$dir/head.o" page pp_item)" ]; then
 		"$(offset_of "$dir/head.o" page pp_item)" "$(offset_of "$dir/base.o" page pp)"
 	expect "sizeof(struct page_pool_item) is two words" \
 		"$(size_of "$dir/head.o" page_pool_item)" 16
+fi
+# An item block's header (the pool pointer every lookup reads) has the first
+# cache line to itself: the items, which allocation and release write, start
+# at the second (x86_64: 64 bytes), so a 4 KiB block holds 252 items.
+if [ -n "$(size_of "$dir/head.o" page_pool_item_block)" ]; then
+	expect "page_pool_item_block.items[] starts at the second cache line" \
+		"$(offset_of "$dir/head.o" page_pool_item_block 'items\[\][^;]*')" 64
 fi
 # Every field struct net_iov mirrors from struct page sits at the same offset.
 pairs=$(sed -n 's/^NET_IOV_ASSERT_OFFSET(\([a-z_0-9]*\), *\([a-z_0-9]*\));/\1 \2/p' \

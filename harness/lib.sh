@@ -21,6 +21,7 @@ case "$PP_BASE" in
 	BUILD=$BUILD_ROOT/v7.3
 	SERIES_ROOT=$TOP
 	SERIES_DIRS="patches/net patches/net-next"
+	SERIES_RFC="patches/net-next"	# posted as "[RFC PATCH net-next ...]"
 	BASE_ALL_FILES=1
 	BASE_KCONFIG=$HARNESS/kconfig/v7.3
 	BASE_VM=0			# the QEMU selftest VM: not yet on 7.3

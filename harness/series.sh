@@ -28,9 +28,11 @@ patches_sum() { series_patches | xargs -r cat | sha256sum | cut -d' ' -f1; }
 
 # The netdev subject prefix of a series folder: [PATCH net], [PATCH net-next].
 subject_prefix() {
+	local rfc=
+	case " ${SERIES_RFC:-} " in *" $1 "*) rfc="RFC " ;; esac
 	case "${1##*/}" in
-	patches) echo PATCH ;;
-	*) echo "PATCH ${1##*/}" ;;
+	patches) echo "${rfc}PATCH" ;;
+	*) echo "${rfc}PATCH ${1##*/}" ;;
 	esac
 }
 

@@ -39,7 +39,7 @@ warnings_of() {
 	make -C "$src" O="$out" ARCH=x86_64 CC="$KCC" "$checker" W=1 -j"$JOBS" "$obj" >"$log" 2>&1 || true
 	{
 		# CHECK names the source with (6.12) or without (7.3) the tree's path.
-		if ! grep -qE "^  CC +$obj\$" "$log" ||
+		if ! grep -qE "^  CC( \[M\])? +$obj\$" "$log" ||
 		   { [ "$checker" = C=2 ] && ! grep -qE "^  CHECK +(.*/)?${obj%.o}\.c\$" "$log"; }; then
 			echo "error: the compiler or sparse did not run on $obj: $(tail -n 3 "$log" | tr '\n' ' ')"
 		fi

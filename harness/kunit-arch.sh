@@ -11,9 +11,9 @@
 # On 7.3 the kernel is the smallest one kunit.py accepts: "kunit.py config"
 # writes the options it needs (last_used_kunitconfig), allnoconfig from them
 # and kconfig/v7.3/kunit*.config turns everything else off, and kunit.py run
-# keeps a .config that has all of them. A run whose tree (with uncommitted changes), arguments, harness and
-# QEMU are those of an earlier complete run is not repeated: its output is
-# reused (PP_RERUN=1 runs it again).
+# keeps a .config that has all of them. A run whose tree (with uncommitted
+# changes), arguments, harness and QEMU are those of an earlier complete run
+# is not repeated: its output is reused (PP_RERUN=1 runs it again).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -33,8 +33,8 @@ cfg+=(--kconfig_add CONFIG_DEBUG_KERNEL=y --kconfig_add CONFIG_PROVE_LOCKING=y
       --kconfig_add CONFIG_DEBUG_ATOMIC_SLEEP=y --kconfig_add CONFIG_DMA_API_DEBUG=y)
 run=(--jobs="$JOBS" "${KUNIT_RUN[@]}")	# lib.sh
 
-# Two CPUs where kunit.py boots QEMU, for the cases that need a second one
-# (UML has no SMP in this tree; those cases skip there).
+# Two CPUs where kunit.py boots QEMU, so that a case's second thread can run
+# beside it (UML has no SMP in this tree).
 [ "$arch" = um ] || { cfg+=(--kconfig_add CONFIG_SMP=y); run+=(--qemu_args "-smp 2"); }
 
 # KASAN where the base's test kernels have it (x86_64; i386 has no KASAN).

@@ -156,6 +156,15 @@ kunit_py() {
 # as skipped, as kunit.py offers; the raw console goes to console.py.
 KUNIT_RUN=(--timeout=900 --raw_output=all --filter "speed>slow" --filter_action=skip)
 
+# kunit_exec SRC OUT LOG NAME: boot the x86_64 kernel built from SRC in OUT
+# (kunit.py exec, 2 CPUs), its console to LOG; prints console.py's verdicts
+# (cases named "NAME: kunit suite.case") and returns its exit code.
+kunit_exec() {
+	kunit_py "$1" exec --arch=x86_64 --build_dir="$2" --qemu_args "-smp 2" "${KUNIT_RUN[@]}" \
+		>"$3" 2>&1 || true
+	python3 "$HARNESS/console.py" "$1" "$3" --name "$4"
+}
+
 git_tree() { git -C "$TREE" -c user.name="$SERIES_NAME" -c user.email="$SERIES_EMAIL" "$@"; }
 
 # Results of tests and checks, one "PASS name" / "FAIL name" / "SKIP name" line

@@ -74,9 +74,7 @@ test_commit() {
 		return 0
 	fi
 	log=$LOGS/bisect-$n-kunit.log
-	kunit_py "$wt" exec --arch=x86_64 --build_dir="$PP_OUT" --qemu_args "-smp 2" "${KUNIT_RUN[@]}" \
-		>"$log" 2>&1 || true
-	out=$(python3 "$HARNESS/console.py" "$wt" "$log" --name "patch $n") || rc=$?
+	out=$(kunit_exec "$wt" "$PP_OUT" "$log" "patch $n") || rc=$?
 	if [ "$rc" = 0 ] && grep -q '^PASS .*: kunit ' <<<"$out"; then
 		touch "$okdir/tests-$sum"
 		echo "PASS $name"

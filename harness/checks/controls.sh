@@ -40,9 +40,7 @@ run_control() {
 		fail=1
 		return
 	fi
-	kunit_py "$wt" exec --arch=x86_64 --build_dir="$out" --qemu_args "-smp 2" "${KUNIT_RUN[@]}" \
-		>"$log" 2>&1 || true
-	verdicts=$(python3 "$HARNESS/console.py" "$wt" "$log" --name control || true)
+	verdicts=$(kunit_exec "$wt" "$out" "$log" control || true)
 	echo "$verdicts" | sed 's/^/  | /'
 	: >"$res.new"
 	for c in $cases; do

@@ -70,7 +70,7 @@ cached() {
 key() {
 	{
 		git -C "$TREE" rev-parse "$1^{tree}"; shift; printf '%s\n' "$@"
-		cat "$0" "$BASE_KCONFIG/$profile.config" "$HARNESS/build.sh" "$HARNESS/console.py"
+		cat "$0" "$HARNESS/lib.sh" "$BASE_KCONFIG/$profile.config" "$HARNESS/build.sh" "$HARNESS/console.py"
 	} | sha256sum | cut -c1-24
 }
 

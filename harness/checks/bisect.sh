@@ -26,7 +26,10 @@ extra=()
 for f in "$BASE_KCONFIG"/bisect-*.config; do
 	[ "$f" = "$BASE_KCONFIG/$profile.config" ] || extra+=("$(basename "$f" .config)")
 done
-cfgsum=$(cat "$BASE_KCONFIG"/bisect-*.config "$HARNESS/build.sh" "$0" | sha256sum | cut -c1-16)
+# What a kept verdict depends on besides the commit's tree (or kernel image):
+# the profiles, the build, the boot (lib.sh's kunit_exec) and its reading.
+cfgsum=$(cat "$BASE_KCONFIG"/bisect-*.config "$HARNESS/build.sh" "$0" "$HARNESS/lib.sh" \
+	"$HARNESS/console.py" | sha256sum | cut -c1-16)
 
 # objects_of PROFILE: the objects its "# objects:" line names: each NAME.o,
 # and for each folder the objects of the .c files the tested series touches
@@ -69,6 +72,7 @@ test_commit() {
 	[ "$BASE_BISECT_TESTS" = 1 ] || return 0
 	has_suites "$2" || return 0
 	sum=$(sha256sum <"$PP_OUT/arch/x86/boot/bzImage" | cut -c1-24)
+	sum=$sum-$cfgsum
 	if [ -f "$okdir/tests-$sum" ]; then
 		echo "PASS $name (the same kernel as a commit before)"
 		return 0

@@ -24,8 +24,12 @@ case "$PP_BASE" in
 	SERIES_RFC="patches/net-next"	# posted as "[RFC PATCH net-next ...]"
 	BASE_ALL_FILES=1
 	BASE_KCONFIG=$HARNESS/kconfig/v7.3
-	BASE_VM=0			# the QEMU selftest VM: not yet on 7.3
-	BASE_KUNIT_ARCHS="um i386 x86_64"
+	BASE_VM=1			# the QEMU selftest VM (testvm.sh)
+	BASE_SELFTESTS=$HARNESS/selftests-7.3.list
+	# kunit.py builds its own kernels for these; on x86_64 it runs the
+	# suites on the VM's debug kernel (kunit.py exec), which has them.
+	BASE_KUNIT_ARCHS="um i386"
+	BASE_KUNIT_VM_KERNEL=1
 	BASE_CONTROLS=$HARNESS/controls-7.3.list
 	BASE_BISECT_TESTS=1		# the per-patch kernels boot and run the suites
 	;;
@@ -39,7 +43,9 @@ case "$PP_BASE" in
 	BASE_ALL_FILES=0	# its base commit, as the 6.12 cover letter names it
 	BASE_KCONFIG=$HARNESS/kconfig
 	BASE_VM=1
+	BASE_SELFTESTS=$HARNESS/selftests-6.12.list
 	BASE_KUNIT_ARCHS="um i386 x86_64"
+	BASE_KUNIT_VM_KERNEL=0
 	BASE_CONTROLS=
 	BASE_BISECT_TESTS=0
 	;;
@@ -163,6 +169,26 @@ kunit_exec() {
 	kunit_py "$1" exec --arch=x86_64 --build_dir="$2" --qemu_args "-smp 2" "${KUNIT_RUN[@]}" \
 		>"$3" 2>&1 || true
 	python3 "$HARNESS/console.py" "$1" "$3" --name "$4"
+}
+
+# Outputs of a run kept for a rerun with the same inputs: KEY is a hash of
+# them. PP_RERUN=1 runs everything again.
+#   kept_get NAME KEY PATH...: put back the PATHs kept as NAME-KEY (0 if kept)
+#   kept_put NAME KEY PATH...: keep them (files or folders)
+KEPT=$BUILD/kept
+kept_get() {
+	local f=$KEPT/$1-$2.tar
+	shift 2
+	[ "${PP_RERUN:-0}" != 1 ] && [ -f "$f" ] || return 1
+	rm -rf "$@"
+	tar -xPf "$f"
+}
+kept_put() {
+	local name=$1 key=$2
+	shift 2
+	mkdir -p "$KEPT"
+	rm -f "$KEPT/$name"-*.tar
+	tar -cf "$KEPT/$name-$key.tar" -P "$@"
 }
 
 git_tree() { git -C "$TREE" -c user.name="$SERIES_NAME" -c user.email="$SERIES_EMAIL" "$@"; }

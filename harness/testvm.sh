@@ -4,17 +4,72 @@
 # Sourced by run-base.sh after the series is applied.
 # shellcheck shell=bash
 
+# These run as stages (lib.sh), in this shell: they return, never exit.
+# vm_inputs KERNEL: what a VM run's verdicts depend on: the kernel, the tree
+# (its selftests), the guest's scripts and their reading, QEMU.
+vm_inputs() {
+	{
+		sha256sum <"$1"; git -C "$TREE" rev-parse HEAD^{tree}; git -C "$TREE" diff HEAD
+		cat "$BASE_SELFTESTS" "$HARNESS/vm.sh" "$HARNESS/guest/init.sh" "$HARNESS/lib.sh" \
+			"$HARNESS/console.py" "$HARNESS/testvm.sh"
+		qemu-system-x86_64 --version | head -n 1
+	} | sha256sum | cut -c1-24
+}
+
+# kunit_on_test_kernel KERNEL: the series' suites on the debug kernel, booted
+# by kunit.py exec; its console in build/kunit-x86_64.log.
+kunit_on_test_kernel() {
+	local key log=$BUILD/kunit-x86_64.log
+	key=$(vm_inputs "$1")
+	if kept_get kunit-x86_64 "$key" "$log"; then
+		say "kunit.py exec on x86_64: output of an earlier run of this kernel reused"
+		return 0
+	fi
+	kunit_exec "$TREE" "$BUILD/kbuild-test-x86_64" "$log" "kunit.py x86_64" >/dev/null || true
+	if ! grep -q "KTAP version" "$log"; then
+		tail -n 30 "$log"
+		say "ERROR: kunit.py exec on x86_64 ran no test"
+		return 1
+	fi
+	kept_put kunit-x86_64 "$key" "$log"
+}
+
+# vm_on_test_kernel KERNEL SELFTEST...: vm.sh, its outputs kept for a rerun.
+vm_on_test_kernel() {
+	local key kernel=$1
+	key=$(vm_inputs "$kernel")
+	if kept_get vm-x86_64 "$key" "$BUILD/vm/x86_64"; then
+		say "vm x86_64: the guest's output of an earlier run of this kernel and tree reused"
+		return 0
+	fi
+	"$HARNESS/vm.sh" x86_64 "$@" || return 1
+	kept_put vm-x86_64 "$key" "$BUILD/vm/x86_64"
+}
+
 if [ "$BASE_VM" = 1 ]; then
 	selftests=()
-	while read -r t _; do
+	while read -r t nic _; do
 		case "$t" in ''|'#'*) continue ;; esac
-		selftests+=("$t")
-	done <"$HARNESS/selftests.list"
+		selftests+=("$t${nic:+@$nic}")
+	done <"$BASE_SELFTESTS"
 
+	kernel=$BUILD/kbuild-test-x86_64/arch/x86/boot/bzImage
 	if stage build-test-kernel "$HARNESS/build.sh" test-x86_64; then
-		if stage vm-x86_64 "$HARNESS/vm.sh" x86_64 "$BUILD/kbuild-test-x86_64/arch/x86/boot/bzImage" "${selftests[@]}"; then
+		if [ "$BASE_KUNIT_VM_KERNEL" = 1 ]; then
+			if stage kunit-x86_64 kunit_on_test_kernel "$kernel"; then
+				check results-kunit-x86_64 python3 "$HARNESS/console.py" "$TREE" \
+					"$BUILD/kunit-x86_64.log" --name "kunit.py x86_64"
+				sed -n 's/^\(PASS\|FAIL\|SKIP\) /  \1 /p' "$LOGS/results-kunit-x86_64.log" >&2
+			else
+				result FAIL "kunit.py x86_64: the suites ran"
+			fi
+		fi
+		if stage vm-x86_64 vm_on_test_kernel "$kernel" "${selftests[@]}"; then
+			vmread=(--guest-dir "$BUILD/vm/x86_64/guest")
+			# Its suites ran through kunit.py exec, not in this boot.
+			[ "$BASE_KUNIT_VM_KERNEL" = 1 ] && vmread+=(--no-kunit)
 			check results-x86_64 python3 "$HARNESS/console.py" "$TREE" "$BUILD/vm/x86_64/console.log" \
-				--name "vm x86_64" --guest-dir "$BUILD/vm/x86_64/guest"
+				--name "vm x86_64" "${vmread[@]}"
 			sed -n 's/^\(PASS\|FAIL\|SKIP\) /  \1 /p' "$LOGS/results-x86_64.log" >&2
 		else
 			result FAIL "vm x86_64: the guest ran to the end"
@@ -24,9 +79,9 @@ if [ "$BASE_VM" = 1 ]; then
 	fi
 fi
 
-# The suites through kunit.py, as kernel developers run them: on UML (which has DMA
-# emulation, and where the base tracks nothing), 32-bit i386 and x86_64
-# (without the debug VM's full config).
+# The suites through kunit.py, as kernel developers run them, on kernels it
+# builds: UML (which has DMA emulation, and where the base tracks nothing),
+# 32-bit i386 and, on 6.12, x86_64 (7.3: on the debug kernel, above).
 for arch in $BASE_KUNIT_ARCHS; do
 	allow=()
 	# UML without a virtio PCI device given WARNs once in um_pci_init().

@@ -61,6 +61,14 @@ else
 	cmdline="console=ttyS0 root=/dev/root rootfstype=9p ro"
 	cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144"
 	cmdline+=" kasan.fault=report $init_env"
+	vnet=virtio-net-pci,netdev=hub0p0,mac=52:54:00:12:34:56
+	if [ "$PP_BASE" != 6.12 ]; then
+		# The KUnit suites built in run through kunit.py exec (testvm.sh).
+		cmdline+=" kunit.enable=0"
+		# 7.3's virtio-net DMA-maps its page pools when the device goes
+		# through the DMA API (VIRTIO_F_ACCESS_PLATFORM: modern only).
+		vnet+=,disable-legacy=on,iommu_platform=on
+	fi
 	acc=$(accel)
 	say "vm $name: booting $(basename "$kernel") (${acc%% *}), console: ${console#"$TOP"/}"
 	# shellcheck disable=SC2206,SC2054
@@ -72,7 +80,7 @@ else
 		-fsdev "local,id=out,path=$run/guest,security_model=none"
 		-device virtio-9p-pci,fsdev=out,mount_tag=ppout
 		-netdev hubport,id=hub0p0,hubid=0
-		-device virtio-net-pci,netdev=hub0p0,mac=52:54:00:12:34:56
+		-device "$vnet"
 		-netdev hubport,id=hub0p1,hubid=0
 		-device vmxnet3,netdev=hub0p1,mac=52:54:00:12:34:57
 		-append "$cmdline")

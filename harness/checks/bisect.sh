@@ -8,7 +8,8 @@
 # per profile, so each step recompiles only what that patch changed. A patch
 # whose tree and profiles already built is not built again. The profiles set
 # CONFIG_WERROR, so a patch that adds a compiler warning does not build.
-# Each patch's kernel then runs the KUnit suites the patch has (test_commit).
+# Each patch's kernel then runs the KUnit suites the patch has (test_commit),
+# and the negative controls that start from that commit run there.
 # Last, every .c file the series touches must have been compiled.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
@@ -109,6 +110,11 @@ for c in $(git -C "$TREE" rev-list --reverse "$BASE_TAG..$TEST_BRANCH"); do
 		echo "PASS $name"
 		if test_commit "$n" "$c" "suites pass at: $(printf '%04d' "$n") $subj"; then
 			touch "$key"
+			# The negative controls that start from this commit, now that
+			# the output folder holds its objects (checks/controls.sh).
+			if [ -n "$BASE_CONTROLS" ]; then
+				"$HARNESS/checks/controls.sh" --at "$c" >>"$LOGS/bisect-controls.log" 2>&1 || true
+			fi
 		else
 			fail=1
 		fi

@@ -10,9 +10,23 @@
 # per case. A control whose change, revision, profile and harness are those
 # of an earlier run is not run again: its verdicts are reused (PP_RERUN=1
 # runs it). Lines that start with "[net-next]" run only where the net-next
-# series is tested (not with PP_NET_NEXT=0, see lib.sh).
+# series is tested (not with PP_NET_NEXT=0, see lib.sh). A "vm patch:FILE"
+# line takes the test VM instead (run_vm_control).
+#
+#   controls.sh [--at REV]
+#
+# With --at, only the controls that start from REV run, and their verdicts
+# are kept, not printed: checks/bisect.sh calls it right after it built REV,
+# where the control's kernel recompiles only what the control changes (from
+# the series head a net fix's control rebuilt most of the kernel: 7.5 min
+# cold). The controls stage then prints the kept verdicts.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
+
+only=
+if [ "${1:-}" = --at ]; then
+	only=$(git -C "$TREE" rev-parse "${2:?usage: controls.sh [--at REV]}")
+fi
 
 profile=bisect-x86_64
 wt=$BUILD/bisect-wt
@@ -27,7 +41,13 @@ at() {
 	git -C "$wt" reset -q --hard
 	git -C "$wt" checkout -q --detach "$1"
 }
-trap 'at "$TEST_BRANCH"' EXIT
+# Leave the worktree where it was found (checks/bisect.sh builds on from
+# REV), and the tree as it was if a VM control patched it.
+tree_patched=
+trap '[ -z "$tree_patched" ] || git -C "$TREE" checkout -q -- .; at "${only:-$TEST_BRANCH}"' EXIT
+
+# starts_here REV: a control that starts from REV runs in this call.
+starts_here() { [ -z "$only" ] || [ "$(git -C "$TREE" rev-parse "$1")" = "$only" ]; }
 
 # run_control WHAT WITH KEY: build and boot the worktree's kernel; each case
 # of the current line must FAIL ("... fails with WITH").
@@ -61,9 +81,19 @@ run_control() {
 }
 
 # cached KEY: print the verdicts of an earlier run of this control, if kept.
+# Verdicts kept by this very run (T0, lib.sh: the per-patch builds ran the
+# control) count also with PP_RERUN=1.
 cached() {
-	[ "${PP_RERUN:-0}" != 1 ] && [ -f "$cache/$1" ] || return 1
-	sed 's/$/ (cached)/' "$cache/$1"
+	local when
+	[ -f "$cache/$1" ] || return 1
+	if [ "$(stat -c %Y "$cache/$1")" -ge "$T0" ]; then
+		when="run after the per-patch build of its start"
+	elif [ "${PP_RERUN:-0}" != 1 ]; then
+		when=cached
+	else
+		return 1
+	fi
+	sed "s/\$/ ($when)/" "$cache/$1"
 }
 
 # key REV WHAT...: what a control's verdicts depend on.
@@ -74,6 +104,62 @@ key() {
 	} | sha256sum | cut -c1-24
 }
 
+# run_vm_control CHANGE: a "vm patch:FILE" line. FILE (under harness/) is
+# applied to the tree itself, at the tested head, where the test VM's kernel
+# was built (testvm.sh): only what FILE changes recompiles. The VM runs the
+# line's selftests (PATH@NIC, as selftests-*.list names them) and each must
+# have a failed case. Then the tree and the test kernel are put back.
+run_vm_control() {
+	local file=${1#patch:} k c verdicts res kernel=$BUILD/kbuild-test-x86_64/arch/x86/boot/bzImage
+	k=$(key "$TEST_BRANCH" "vm $1" "$cases" "$(cat "$HARNESS/$file")" \
+		"$(cat "$BASE_KCONFIG/test-x86_64.config" "$HARNESS/vm.sh" "$HARNESS/guest/init.sh")")
+	cached "$k" && return
+	res=$cache/$k
+	if [ -n "$(git -C "$TREE" status --porcelain --untracked-files=no)" ] ||
+	   [ "$(git -C "$TREE" rev-parse HEAD)" != "$(git -C "$TREE" rev-parse "$TEST_BRANCH")" ]; then
+		echo "FAIL control: vm $1: the tree is not clean at $TEST_BRANCH"
+		fail=1
+		return
+	fi
+	if ! git -C "$TREE" apply "$HARNESS/$file"; then
+		echo "FAIL control: vm $1 does not apply on $TEST_BRANCH"
+		fail=1
+		return
+	fi
+	tree_patched=1
+	say "control: vm $1: building test-x86_64, running$cases in the VM"
+	: >"$res.new"
+	if "$HARNESS/build.sh" test-x86_64 >"$LOGS/control-vm-build.log" 2>&1 &&
+	   "$HARNESS/vm.sh" control "$kernel" $cases >"$LOGS/control-vm.log" 2>&1; then
+		verdicts=$(python3 "$HARNESS/console.py" "$TREE" "$BUILD/vm/control/console.log" \
+			--name "vm control" --no-kunit --guest-dir "$BUILD/vm/control/guest" || true)
+		echo "$verdicts" | sed 's/^/  | /'
+		for c in $cases; do
+			name="control: ${c%@*} fails with vm $1 applied"
+			if grep -q "^FAIL vm control: selftest ${c%@*}: " <<<"$verdicts"; then
+				echo "PASS $name" | tee -a "$res.new"
+			else
+				echo "FAIL $name (it did not fail)"
+				fail=1
+			fi
+		done
+	else
+		tail -n 20 "$LOGS/control-vm-build.log" "$LOGS/control-vm.log"
+		echo "FAIL control: vm $1: the test kernel built and the VM ran"
+		fail=1
+	fi
+	git -C "$TREE" checkout -q -- .
+	tree_patched=
+	# The test kernel of the tested head again, for the next run.
+	"$HARNESS/build.sh" test-x86_64 >>"$LOGS/control-vm-build.log" 2>&1 ||
+		{ echo "FAIL control: the test kernel builds again after vm $1"; fail=1; }
+	if [ "$(grep -c '^PASS ' "$res.new")" = "$(wc -w <<<"$cases")" ]; then
+		mv "$res.new" "$res"
+	else
+		rm -f "$res.new"
+	fi
+}
+
 while IFS='|' read -r subject cases; do
 	subject=$(echo "$subject" | sed 's/^ *//; s/ *$//')
 	case "$subject" in ''|'#'*) continue ;; esac
@@ -81,12 +167,18 @@ while IFS='|' read -r subject cases; do
 	'[net-next] '*)
 		subject=${subject#'[net-next] '}
 		if [ "$TEST_BRANCH" != "$SERIES_BRANCH" ]; then
+			[ -n "$only" ] && continue
 			for c in $cases; do echo "SKIP control: $c fails with \"$subject\" (PP_NET_NEXT=0: net-next not tested)"; done
 			continue
 		fi
 		;;
 	esac
+	if [ "${subject#vm }" != "$subject" ]; then
+		[ -z "$only" ] && run_vm_control "${subject#vm }"
+		continue
+	fi
 	if [ "${subject#patch:}" != "$subject" ]; then
+		starts_here "$TEST_BRANCH" || continue
 		k=$(key "$TEST_BRANCH" "$subject" "$cases" "$(cat "$HARNESS/${subject#patch:}")")
 		cached "$k" && continue
 		at "$TEST_BRANCH"
@@ -101,6 +193,7 @@ while IFS='|' read -r subject cases; do
 	fix=$(git -C "$TREE" log --format='%H %s' "$BASE_TAG..$TEST_BRANCH" |
 		awk -v s="$subject" 'substr($0, 42) == s { print $1 }')
 	if [ -z "$fix" ]; then
+		[ -n "$only" ] && continue
 		echo "FAIL control: no commit of the series is \"$subject\""
 		fail=1
 		continue
@@ -112,6 +205,7 @@ while IFS='|' read -r subject cases; do
 	   git -C "$TREE" merge-base --is-ancestor "$fix" "$SERIES_BRANCH-net"; then
 		on=$SERIES_BRANCH-net
 	fi
+	starts_here "$on" || continue
 	k=$(key "$on" "$fix" "$cases")
 	cached "$k" && continue
 	at "$on"

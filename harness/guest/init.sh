@@ -43,8 +43,48 @@ dma_errors() { cat "$DMA/error_count" 2>/dev/null || echo -1; }
 # Report every DMA-API error, not only the first of the boot.
 [ -d "$DMA" ] && echo 1 >"$DMA/all_errors"
 
+# wire DRIVER: the NIC of DRIVER is the drivers/net selftests' NETIF
+# (192.0.2.1), the other QEMU NIC on its hub their remote endpoint
+# (192.0.2.2), alone in netns "ppremote"; exported as drivers/net/README.rst
+# says. unwire puts it all back.
+nic_of() {
+	local n
+	for n in /sys/class/net/*; do
+		[ "$(basename "$(readlink -f "$n/device/driver" 2>/dev/null)")" = "$1" ] &&
+			{ basename "$n"; return; }
+	done
+}
+wire() {
+	local peer p
+	NETIF=$(nic_of "$1")
+	for p in virtio_net vmxnet3; do
+		[ "$p" = "$1" ] || peer=$(nic_of "$p")
+	done
+	if [ -z "$NETIF" ] || [ -z "$peer" ]; then
+		echo "PPVM: wire $1: no such NIC pair (local '$NETIF', remote '$peer')"
+		return 1
+	fi
+	ip netns add ppremote
+	ip link set dev "$peer" netns ppremote
+	ip -n ppremote addr add 192.0.2.2/24 dev "$peer"
+	ip -n ppremote link set dev lo up
+	ip -n ppremote link set dev "$peer" up
+	ip addr add 192.0.2.1/24 dev "$NETIF"
+	ip link set dev "$NETIF" up
+	export NETIF LOCAL_V4=192.0.2.1 REMOTE_V4=192.0.2.2 REMOTE_TYPE=netns REMOTE_ARGS=ppremote
+	WIRED_PEER=$peer
+}
+unwire() {
+	ip -n ppremote link set dev "$WIRED_PEER" netns 1
+	ip netns del ppremote
+	ip addr flush dev "$NETIF" 2>/dev/null
+	ip addr flush dev "$WIRED_PEER"
+	unset NETIF LOCAL_V4 REMOTE_V4 REMOTE_TYPE REMOTE_ARGS WIRED_PEER
+}
+
 echo "PPVM: boot-dma-errors $(dma_errors)"
-# pp_tests: space-separated "DIR/TEST" paths below the tree (kselftest programs).
+# pp_tests: space-separated "DIR/TEST" paths below the tree (kselftest programs),
+# each optionally "@DRIVER": run it on that NIC (wire above).
 # Each runs through the tree's own kselftest runner, as "make kselftest
 # TARGETS=..." runs it: from its folder, under the folder's settings timeout
 # (capped at pp_timeout), its output as TAP comments below one result line.
@@ -52,10 +92,16 @@ echo "PPVM: boot-dma-errors $(dma_errors)"
 # The DMA-API error count is read around each.
 KSFT=$pp_tree/tools/testing/selftests
 for t in ${pp_tests//,/ }; do
+	nic=
+	case "$t" in *@*) nic=${t#*@} t=${t%@*} ;; esac
 	dir=$pp_tree/$(dirname "$t") prog=$(basename "$t") name=${t//\//_}
 	log=$OUT/$name.log
 	before=$(dma_errors)
-	echo "PPVM: selftest-start $t"
+	echo "PPVM: selftest-start $t${nic:+ on $nic}"
+	if [ -n "$nic" ] && ! wire "$nic"; then
+		echo "PPVM: selftest-end $t rc=1 dma-errors=0"
+		continue
+	fi
 	(cd "$dir" && BASE_DIR=$KSFT kselftest_override_timeout=${pp_timeout:-600} \
 		bash -c '. "$BASE_DIR/kselftest/runner.sh" && run_many "./$1"' - "$prog") 2>&1 |
 		cat >"$log"
@@ -63,6 +109,7 @@ for t in ${pp_tests//,/ }; do
 	elif grep -q '^ok 1 ' "$log"; then rc=0
 	else rc=1
 	fi
+	[ -n "$nic" ] && unwire
 	after=$(dma_errors)
 	echo "PPVM: selftest-end $t rc=$rc dma-errors=$((after - before))"
 	sed 's/^/  | /' "$log"
@@ -70,4 +117,9 @@ done
 
 echo "PPVM: done"
 sync
-busybox poweroff -f
+# Power off where the kernel can (ACPI, UML); else reboot, which ends QEMU
+# (-no-reboot).
+if [ -d /sys/firmware/acpi ] || [ "$(uname -m)" = um ]; then
+	busybox poweroff -f
+fi
+busybox reboot -f

@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+
+"""
+Unbind a NIC from its driver while its page_pool pages are out in the stack.
+
+Received datagrams wait, unread, in a UDP socket, and the first fragment of
+an IPv4 datagram waits in reassembly: both hold pages of the device's rx
+page pools. Unbinding the driver destroys those pools with the pages still
+out. A pool that DMA-maps its pages must unmap them before the driver is
+gone, and must not touch the device's DMA API after that. DMA-API debug
+(CONFIG_DMA_API_DEBUG) counts an error for every device that still has
+mappings when its driver unbinds and lists live mappings in dma-api/dump:
+both are read around the unbind. The stack keeps using the pages: the
+datagrams read back intact, and once the device is bound again the rest of
+the fragmented datagram completes the one in reassembly.
+
+The test unbinds a device, so it runs only on the device NETIF names (with
+a remote endpoint, see drivers/net/README.rst), which must sit on a bus
+DMA-API debug watches (PCI). It restores the sysctls and debugfs settings
+it changes and binds the device again.
+"""
+
+import glob
+import os
+import socket
+import struct
+import time
+
+from lib.py import ksft_run, ksft_exit, ksft_pr, ksft_eq, ksft_ge, ksft_true
+from lib.py import ksft_disruptive, KsftFailEx, KsftSkipEx
+from lib.py import NetDrvEpEnv, NetdevFamily, NlError, cmd, defer, ip
+from lib.py import rand_port
+
+DMA_DEBUG = "/sys/kernel/debug/dma-api"
+DGRAMS = 64
+DGRAM_LEN = 1000
+# The fragmented datagram: UDP header and FRAG_HEAD bytes of payload in the
+# first fragment (large enough that drivers do not copy it out of the pool
+# page, a multiple of 8 with the header), FRAG_TAIL bytes in the second.
+FRAG_HEAD, FRAG_TAIL = 992, 64
+FRAG_ID = 0x5050
+# The bound of each wait on the kernel: it catches hangs, no verdict rests
+# on it.
+WAIT = 30
+
+
+def wait_until(cond, what):
+    end = time.monotonic() + WAIT
+    while not cond():
+        if time.monotonic() > end:
+            raise KsftFailEx(f"{what}: not within {WAIT}s")
+        time.sleep(0.05)
+
+
+def read_file(path):
+    with open(path, encoding="ascii") as f:
+        return f.read().strip()
+
+
+def write_file(path, val):
+    with open(path, "w", encoding="ascii") as f:
+        f.write(str(val))
+
+
+def sysctl_set(name, val):
+    """Set sysctl @name to @val until the test case ends."""
+    path = "/proc/sys/" + name.replace(".", "/")
+    old = read_file(path)
+    write_file(path, val)
+    defer(write_file, path, old)
+
+
+def dma_errors():
+    return int(read_file(DMA_DEBUG + "/error_count"))
+
+
+def dma_mappings(dev):
+    """The mappings DMA-API debug knows for the device named @dev."""
+    with open(DMA_DEBUG + "/dump", encoding="ascii") as f:
+        return sum(1 for line in f if line.split()[1:2] == [dev])
+
+
+def bus_device(ifname):
+    """The PCI device under @ifname: the one whose driver the test unbinds."""
+    path = os.path.realpath(f"/sys/class/net/{ifname}/device")
+    while path != "/sys/devices" and path != "/":
+        subsys = os.path.join(path, "subsystem")
+        if os.path.exists(subsys) and \
+           os.path.basename(os.path.realpath(subsys)) == "pci":
+            return path
+        path = os.path.dirname(path)
+    raise KsftSkipEx(f"{ifname} is not on a PCI device")
+
+
+def pattern(seq, size):
+    return bytes((seq + i) & 0xff for i in range(size))
+
+
+def ipv4_fragment(cfg, payload, offset, more):
+    """An IPv4 fragment from the remote to us, at @offset bytes."""
+    flags = (0x2000 if more else 0) | (offset // 8)
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), FRAG_ID,
+                      flags, 64, socket.IPPROTO_UDP, 0,
+                      socket.inet_aton(cfg.remote_addr_v["4"]),
+                      socket.inet_aton(cfg.addr_v["4"]))
+    return hdr + payload
+
+
+def remote_send_raw(cfg, pkt):
+    code = ("import socket; "
+            "s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW); "
+            f"s.sendto(bytes.fromhex('{pkt.hex()}'), ('{cfg.addr_v['4']}', 0))")
+    cmd(f"python3 -c \"{code}\"", host=cfg.remote)
+
+
+def remote_send_udp(cfg, port):
+    code = ("import socket; "
+            "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+            f"[s.sendto(bytes((n + i) & 0xff for i in range({DGRAM_LEN})), "
+            f"('{cfg.addr_v['4']}', {port})) for n in range({DGRAMS})]")
+    cmd(f"python3 -c \"{code}\"", host=cfg.remote)
+
+
+def snmp(table, field, path="/proc/net/snmp"):
+    with open(path, encoding="ascii") as f:
+        rows = [line.split() for line in f if line.startswith(table + ":")]
+    if len(rows) == 2:
+        return int(rows[1][rows[0].index(field)])
+    return int(rows[0][rows[0].index(field) + 1])
+
+
+def frags_in_reassembly():
+    return snmp("FRAG", "inuse", "/proc/net/sockstat")
+
+
+def pool_alive(nf, pp_id):
+    try:
+        nf.page_pool_get({"id": pp_id})
+        return True
+    except NlError:
+        return False
+
+
+def rebind(cfg, drv, pci_path):
+    """Bind the device again and give NETIF back its name and address."""
+    write_file(f"{drv}/bind", os.path.basename(pci_path))
+    found = []
+
+    def netdev_back():
+        found[:] = glob.glob(pci_path + "/net/*") + \
+            glob.glob(pci_path + "/*/net/*")
+        return bool(found)
+
+    wait_until(netdev_back, "netdev back after bind")
+    name = os.path.basename(found[0])
+    if name != cfg.ifname:
+        ip(f"link set dev {name} name {cfg.ifname}")
+    ip(f"addr replace {cfg.addr_v['4']}/24 dev {cfg.ifname}")
+    ip(f"link set dev {cfg.ifname} up")
+    wait_until(lambda: read_file(f"/sys/class/net/{cfg.ifname}/carrier")
+               == "1", "carrier after bind")
+
+
+@ksft_disruptive
+def unbind_with_pages_held(cfg, nf) -> None:
+    """
+    Unbind the driver with datagrams in a socket and a fragment in
+    reassembly, then check the device's mappings and the held data.
+    """
+    if cfg.get_local_nsim_dev():
+        raise KsftSkipEx("unbinds a device: set NETIF to one (README.rst)")
+    cfg.require_ipver("4")
+    if not os.path.isdir(DMA_DEBUG):
+        raise KsftSkipEx("no DMA-API debug (CONFIG_DMA_API_DEBUG, debugfs)")
+    if read_file(DMA_DEBUG + "/disabled") == "Y":
+        raise KsftSkipEx("DMA-API debug disabled itself")
+    pci_path = bus_device(cfg.ifname)
+    pci = os.path.basename(pci_path)
+    drv = os.path.realpath(pci_path + "/driver")
+    pools = [pp["id"] for pp in nf.page_pool_get({}, dump=True)
+             if pp.get("ifindex") == cfg.ifindex]
+    if not pools:
+        raise KsftSkipEx(f"{cfg.ifname} has no page pools")
+
+    # Every error, not only the first of the boot.
+    old = read_file(DMA_DEBUG + "/all_errors")
+    write_file(DMA_DEBUG + "/all_errors", 1)
+    defer(write_file, DMA_DEBUG + "/all_errors", old)
+    # The fragment must outlive the unbind and the bind.
+    sysctl_set("net.ipv4.ipfrag_time", 3600)
+
+    port, frag_port = rand_port(socket.SOCK_DGRAM), rand_port(socket.SOCK_DGRAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    defer(sock.close)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    sock.bind((cfg.addr_v["4"], port))
+    fsock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    defer(fsock.close)
+    fsock.bind((cfg.addr_v["4"], frag_port))
+
+    # No datagram waits in the remote's neighbour queue, which drops some.
+    ip(f"neigh replace {cfg.addr_v['4']} lladdr {cfg.dev['address']} "
+       f"dev {cfg.remote_ifname} nud permanent", host=cfg.remote)
+    defer(ip, f"neigh del {cfg.addr_v['4']} dev {cfg.remote_ifname}",
+          host=cfg.remote)
+
+    # UDP counts a datagram when it is read: count IP deliveries.
+    delivered = snmp("Ip", "InDelivers")
+    remote_send_udp(cfg, port)
+    wait_until(lambda: snmp("Ip", "InDelivers") >= delivered + DGRAMS,
+               "datagrams received")
+    payload = pattern(7, FRAG_HEAD + FRAG_TAIL)
+    udp = struct.pack("!HHHH", 4242, frag_port, 8 + len(payload), 0)
+    first = udp + payload[:FRAG_HEAD]
+    inuse = frags_in_reassembly()
+    remote_send_raw(cfg, ipv4_fragment(cfg, first, 0, True))
+    wait_until(lambda: frags_in_reassembly() > inuse,
+               "fragment in reassembly")
+
+    inflight = sum(pp.get("inflight", 0) for pp in
+                   nf.page_pool_get({}, dump=True) if pp["id"] in pools)
+    mapped = dma_mappings(pci)
+    errors = dma_errors()
+    write_file(f"{drv}/unbind", pci)
+    bound = defer(rebind, cfg, drv, pci_path)
+
+    ksft_eq(dma_errors(), errors, "DMA-API errors at unbind")
+    ksft_eq(dma_mappings(pci), 0, f"mappings of {pci} left after unbind")
+    alive = [i for i in pools if pool_alive(nf, i)]
+    ksft_ge(len(alive), 1, "a pool outlives the unbind, detached")
+    ksft_pr(f"{pci}: {len(pools)} pools, {inflight} pages inflight, "
+            f"{mapped} mappings before unbind; {len(alive)} pools live on")
+
+    got = []
+    while len(got) < DGRAMS:
+        try:
+            got.append(sock.recv(2 * DGRAM_LEN, socket.MSG_DONTWAIT))
+        except BlockingIOError:
+            break
+    ksft_eq(len(got), DGRAMS, "datagrams read after unbind")
+    ksft_true(got == [pattern(n, DGRAM_LEN) for n in range(DGRAMS)],
+              "datagrams intact")
+
+    bound.exec()
+    remote_send_raw(cfg, ipv4_fragment(cfg, payload[FRAG_HEAD:],
+                                       len(first), False))
+    fsock.settimeout(WAIT)
+    ksft_eq(fsock.recv(2 * len(payload)), payload,
+            "the datagram reassembled across the unbind")
+
+    # The last pages are back: the pools go, and still no DMA-API error.
+    sock.close()
+    wait_until(lambda: not any(pool_alive(nf, i) for i in pools),
+               "old pools freed")
+    ksft_eq(dma_errors(), errors, "DMA-API errors after the last page")
+
+
+def main() -> None:
+    with NetDrvEpEnv(__file__) as cfg:
+        ksft_run([unbind_with_pages_held], args=(cfg, NetdevFamily()))
+    ksft_exit()
+
+
+if __name__ == "__main__":
+    main()

@@ -47,13 +47,11 @@ minimal=("$BASE_KCONFIG/kunit.config")
 
 cd "$src"
 
-cache=$BUILD/kunit-results
 key=$({
 	git rev-parse HEAD^{tree}; git diff HEAD; printf '%s\n' "${cfg[@]}" "${run[@]}" "$KCC"
 	cat "$HARNESS/kunit-arch.sh" "$HARNESS/lib.sh" "${minimal[@]}"; qemu-system-x86_64 --version 2>/dev/null | head -n 1
 } | sha256sum | cut -c1-24)
-if [ "${PP_RERUN:-0}" != 1 ] && [ -f "$cache/$name-$key.log" ]; then
-	cp "$cache/$name-$key.log" "$log"
+if kept_get "kunitpy-$name" "$key" "$log"; then	# lib.sh
 	say "kunit.py on $arch: output of an earlier run of this tree and configuration reused"
 	exit 0
 fi
@@ -78,6 +76,5 @@ say "kunit.py on $arch: done (exit $rc), output in ${log#"$TOP"/}"
 # A complete run (the top-level KTAP plan met) is kept for a rerun.
 plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log" | head -n 1)
 if [ -n "$plan" ] && [ "$(grep -cE '^(not )?ok [0-9]+ ' "$log")" = "$plan" ]; then
-	mkdir -p "$cache"
-	cp "$log" "$cache/$name-$key.log"
+	kept_put "kunitpy-$name" "$key" "$log"
 fi

@@ -52,7 +52,7 @@ starts_here() { [ -z "$only" ] || [ "$(git -C "$TREE" rev-parse "$1")" = "$only"
 # run_control WHAT WITH KEY: build and boot the worktree's kernel; each case
 # of the current line must FAIL ("... fails with WITH").
 run_control() {
-	local log=$LOGS/control-kunit.log verdicts c name res=$cache/$3
+	local log=$LOGS/control-kunit.log verdicts res=$cache/$3
 	say "control: $1: building $profile, running the suites"
 	if ! PP_SRC=$wt PP_OUT=$out "$HARNESS/build.sh" "$profile" bzImage >"$LOGS/control-build.log" 2>&1; then
 		tail -n 20 "$LOGS/control-build.log"
@@ -61,22 +61,35 @@ run_control() {
 		return
 	fi
 	verdicts=$(kunit_exec "$wt" "$out" "$log" control || true)
-	echo "$verdicts" | sed 's/^/  | /'
-	: >"$res.new"
+	judge "$res" "$2" "$verdicts"
+}
+
+# failed_in VERDICTS CASE: console.py's verdicts have a failed one for CASE
+# (a KUnit case, or a selftest named PATH@NIC as the lists name it).
+failed_in() {
+	grep -qE "^FAIL (vm )?control: (kunit|selftest) $(sed 's/[.[\*^$]/\\&/g' <<<"${2%@*}")(:|\$)" <<<"$1"
+}
+
+# judge RES WITH VERDICTS: each case of the current line must have failed
+# with WITH; one verdict per case. Only a control whose cases all failed as
+# they must is kept (as RES).
+judge() {
+	local c name
+	echo "$3" | sed 's/^/  | /'
+	: >"$1.new"
 	for c in $cases; do
-		name="control: $c fails with $2"
-		if grep -qxF "FAIL control: kunit $c" <<<"$verdicts"; then
-			echo "PASS $name" | tee -a "$res.new"
+		name="control: ${c%@*} fails with $2"
+		if failed_in "$3" "$c"; then
+			echo "PASS $name" | tee -a "$1.new"
 		else
 			echo "FAIL $name (it did not fail)"
 			fail=1
 		fi
 	done
-	# Only a control whose cases all failed as they must is kept.
-	if [ "$(grep -c '^PASS ' "$res.new")" = "$(wc -w <<<"$cases")" ]; then
-		mv "$res.new" "$res"
+	if [ "$(grep -c '^PASS ' "$1.new")" = "$(wc -w <<<"$cases")" ]; then
+		mv "$1.new" "$1"
 	else
-		rm -f "$res.new"
+		rm -f "$1.new"
 	fi
 }
 
@@ -110,7 +123,7 @@ key() {
 # line's selftests (PATH@NIC, as selftests-*.list names them) and each must
 # have a failed case. Then the tree and the test kernel are put back.
 run_vm_control() {
-	local file=${1#patch:} k c verdicts res kernel=$BUILD/kbuild-test-x86_64/arch/x86/boot/bzImage
+	local file=${1#patch:} k verdicts res kernel=$BUILD/kbuild-test-x86_64/arch/x86/boot/bzImage
 	k=$(key "$TEST_BRANCH" "vm $1" "$cases" "$(cat "$HARNESS/$file")" \
 		"$(cat "$BASE_KCONFIG/test-x86_64.config" "$HARNESS/vm.sh" "$HARNESS/guest/init.sh")")
 	cached "$k" && return
@@ -128,21 +141,11 @@ run_vm_control() {
 	fi
 	tree_patched=1
 	say "control: vm $1: building test-x86_64, running$cases in the VM"
-	: >"$res.new"
 	if "$HARNESS/build.sh" test-x86_64 >"$LOGS/control-vm-build.log" 2>&1 &&
 	   "$HARNESS/vm.sh" control "$kernel" $cases >"$LOGS/control-vm.log" 2>&1; then
 		verdicts=$(python3 "$HARNESS/console.py" "$TREE" "$BUILD/vm/control/console.log" \
 			--name "vm control" --no-kunit --guest-dir "$BUILD/vm/control/guest" || true)
-		echo "$verdicts" | sed 's/^/  | /'
-		for c in $cases; do
-			name="control: ${c%@*} fails with vm $1 applied"
-			if grep -q "^FAIL vm control: selftest ${c%@*}: " <<<"$verdicts"; then
-				echo "PASS $name" | tee -a "$res.new"
-			else
-				echo "FAIL $name (it did not fail)"
-				fail=1
-			fi
-		done
+		judge "$res" "vm $1 applied" "$verdicts"
 	else
 		tail -n 20 "$LOGS/control-vm-build.log" "$LOGS/control-vm.log"
 		echo "FAIL control: vm $1: the test kernel built and the VM ran"
@@ -153,11 +156,6 @@ run_vm_control() {
 	# The test kernel of the tested head again, for the next run.
 	"$HARNESS/build.sh" test-x86_64 >>"$LOGS/control-vm-build.log" 2>&1 ||
 		{ echo "FAIL control: the test kernel builds again after vm $1"; fail=1; }
-	if [ "$(grep -c '^PASS ' "$res.new")" = "$(wc -w <<<"$cases")" ]; then
-		mv "$res.new" "$res"
-	else
-		rm -f "$res.new"
-	fi
 }
 
 while IFS='|' read -r subject cases; do

@@ -8,10 +8,11 @@ Received datagrams wait, unread, in a UDP socket, and the first fragment of
 an IPv4 datagram waits in reassembly: both hold pages of the device's rx
 page pools. Unbinding the driver destroys those pools with the pages still
 out. A pool that DMA-maps its pages must unmap them before the driver is
-gone, and must not touch the device's DMA API after that. DMA-API debug
-(CONFIG_DMA_API_DEBUG) counts an error for every device that still has
-mappings when its driver unbinds and lists live mappings in dma-api/dump:
-both are read around the unbind. The stack keeps using the pages: the
+gone. DMA-API debug (CONFIG_DMA_API_DEBUG) counts an error for every device
+that still has mappings when its driver unbinds, and for an unmap of a
+mapping it does not know (a page unmapped twice); it lists live mappings in
+dma-api/dump. Both are read around the unbind, and the error count again
+once the pages have come back. The stack keeps using the pages: the
 datagrams read back intact, and once the device is bound again the rest of
 the fragmented datagram completes the one in reassembly.
 
@@ -109,8 +110,10 @@ def ipv4_fragment(cfg, payload, offset, more):
 
 def remote_send_raw(cfg, pkt):
     code = ("import socket; "
-            "s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW); "
-            f"s.sendto(bytes.fromhex('{pkt.hex()}'), ('{cfg.addr_v['4']}', 0))")
+            "s = socket.socket(socket.AF_INET, socket.SOCK_RAW, "
+            "socket.IPPROTO_RAW); "
+            f"s.sendto(bytes.fromhex('{pkt.hex()}'), "
+            f"('{cfg.addr_v['4']}', 0))")
     cmd(f"python3 -c \"{code}\"", host=cfg.remote)
 
 
@@ -190,7 +193,8 @@ def unbind_with_pages_held(cfg, nf) -> None:
     # The fragment must outlive the unbind and the bind.
     sysctl_set("net.ipv4.ipfrag_time", 3600)
 
-    port, frag_port = rand_port(socket.SOCK_DGRAM), rand_port(socket.SOCK_DGRAM)
+    port = rand_port(socket.SOCK_DGRAM)
+    frag_port = rand_port(socket.SOCK_DGRAM)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     defer(sock.close)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Read a test kernel's console: splats, KUnit results, selftest results.
 
-  console.py TREE LOG [--allow REGEX]...
+  console.py TREE LOG [--allow REGEX]... [--guest-dir DIR [--skips-fail]] [--no-kunit]
 
 Prints one "PASS name" / "FAIL name" line per KUnit case (parsed with the tree's
 own tools/testing/kunit parser), per selftest case (its TAP lines, or the program
@@ -38,7 +38,8 @@ class Results:
             print(evidence.rstrip("\n"))
 
 
-def scan(lines, allow, res, name):
+def scan(lines, allow, res, name, first=0):
+    """One verdict: no report in LINES (console lines FIRST + 1 on)."""
     hits = []
     for i, line in enumerate(lines):
         text = TIMESTAMP.sub("", line)
@@ -50,7 +51,7 @@ def scan(lines, allow, res, name):
         if i <= shown_until:
             continue
         shown_until = i + 30
-        evidence.append(f"---- console line {i + 1} ----")
+        evidence.append(f"---- console line {first + i + 1} ----")
         evidence.extend(l.rstrip("\n") for l in lines[max(0, i - 3):shown_until])
     res.add(not hits, name, "\n".join(evidence) + (f"\n({len(hits)} lines matched)" if hits else ""))
 
@@ -86,8 +87,11 @@ def kunit(tree, lines, res, run):
         walk(suite, f"{run}: kunit {suite.name}")
 
 
-def selftests(lines, guest_dir, res, run):
-    for line in lines:
+def selftests(lines, guest_dir, res, run, allow, skips_fail):
+    start = 0
+    for i, line in enumerate(lines):
+        if line.startswith("PPVM: selftest-start "):
+            start = i
         m = SELFTEST_END.match(line)
         if not m:
             continue
@@ -97,16 +101,25 @@ def selftests(lines, guest_dir, res, run):
         cases = [TAP_RESULT.match(l) for l in out.splitlines()]
         cases = [c for c in cases if c]
         for c in cases:
-            if c.group(3):
+            if c.group(3) and skips_fail:
+                res.add(False, f"{run}: selftest {test}: {c.group(2)}: ran, not skipped", out[-3000:])
+            elif c.group(3):
                 print(f"SKIP {run}: selftest {test}: {c.group(2)}")
             else:
                 res.add(c.group(1) == "ok", f"{run}: selftest {test}: {c.group(2)}", out[-3000:])
         if rc == 4 and not cases:
-            print(f"SKIP {run}: selftest {test}")
+            if skips_fail:
+                res.add(False, f"{run}: selftest {test}: ran, not skipped", out[-3000:])
+            else:
+                print(f"SKIP {run}: selftest {test}")
         elif rc != 0 and rc != 4 or not cases:
             res.add(rc == 0, f"{run}: selftest {test}: exit code", f"exit code {rc}\n{out[-3000:]}")
         res.add(dma == 0, f"{run}: selftest {test}: DMA-API error_count unchanged",
                 f"DMA-API error_count grew by {dma} during {test}")
+        # The console scan again, over this test's lines: which test a
+        # report came with (a negative control needs its own test's).
+        scan(lines[start:i], allow, res, f"{run}: selftest {test}: no console report while it ran",
+             start)
 
 
 def main():
@@ -117,10 +130,13 @@ def main():
     ap.add_argument("--guest-dir")
     ap.add_argument("--allow", action="append", default=[])
     ap.add_argument("--no-kunit", action="store_true")
+    # Where the VM is made for its selftests, a skipped one did not run.
+    ap.add_argument("--skips-fail", action="store_true")
     args = ap.parse_args()
     lines = open(args.log, errors="replace").read().splitlines()
     res = Results()
-    scan(lines, [re.compile(a) for a in args.allow], res,
+    allow = [re.compile(a) for a in args.allow]
+    scan(lines, allow, res,
          f"{args.name}: console free of KASAN/lockdep/WARN/BUG/DMA-API/stalled-pool reports")
     boot = [l for l in lines if l.startswith("PPVM: boot-dma-errors ")]
     if boot:
@@ -130,7 +146,7 @@ def main():
     if not args.no_kunit:
         kunit(args.tree, lines, res, args.name)
     if args.guest_dir:
-        selftests(lines, args.guest_dir, res, args.name)
+        selftests(lines, args.guest_dir, res, args.name, allow, args.skips_fail)
     return 1 if any(l.startswith("FAIL") for l in res.lines) else 0
 
 

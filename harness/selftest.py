@@ -132,6 +132,32 @@ def t_selftest_fail():
     return r.returncode == 1 and "FAIL vm: selftest t/x.sh: b" in r.stdout, r.stdout
 
 
+def t_selftest_splat():
+    """a report while a selftest runs fails that selftest, not the one before it"""
+    with tempfile.TemporaryDirectory() as d:
+        for t in ("x.sh", "y.sh"):
+            open(os.path.join(d, f"t_{t}.log"), "w").write(runner_log("ok 1 a", ok=True))
+        r = console(KTAP_OK + "PPVM: selftest-start t/x.sh\n"
+                    "PPVM: selftest-end t/x.sh rc=0 dma-errors=0\n"
+                    "PPVM: selftest-start t/y.sh on vmxnet3\n"
+                    "[ 9.0] WARNING: suspicious RCU usage\n"
+                    "PPVM: selftest-end t/y.sh rc=0 dma-errors=0\n", "--guest-dir", d)
+    return (r.returncode == 1 and "PASS vm: selftest t/x.sh: no console report" in r.stdout and
+            "FAIL vm: selftest t/y.sh: no console report" in r.stdout), r.stdout
+
+
+def t_selftest_skip():
+    """a skipped selftest case is a skip, or a failure with --skips-fail"""
+    with tempfile.TemporaryDirectory() as d:
+        open(os.path.join(d, "t_x.sh.log"), "w").write(runner_log("ok 1 a # SKIP no pools", ok=True))
+        text = KTAP_OK + "PPVM: selftest-end t/x.sh rc=0 dma-errors=0\n"
+        r = console(text, "--guest-dir", d)
+        r2 = console(text, "--guest-dir", d, "--skips-fail")
+    return (r.returncode == 0 and "SKIP vm: selftest t/x.sh: a" in r.stdout and
+            r2.returncode == 1 and "FAIL vm: selftest t/x.sh: a: ran, not skipped" in r2.stdout), \
+        r.stdout + r2.stdout
+
+
 def t_kconfig():
     """an option olddefconfig dropped is named and fails the build"""
     with tempfile.TemporaryDirectory() as d:
@@ -250,6 +276,7 @@ def t_bench():
             r2.returncode != 0 and "bench-x86_64-floor-2" in r2.stderr), r.stdout + r3.stdout + r.stderr + r2.stderr
 
 for t in (t_clean, t_warn, t_splats, t_benign, t_allow, t_kunit_fail, t_kunit_missing, t_dma_errors,
-          t_selftest_fail, t_kconfig, t_kconfig_merge, t_checkpatch, t_cover_letter, t_bench):
+          t_selftest_fail, t_selftest_splat, t_selftest_skip,
+          t_kconfig, t_kconfig_merge, t_checkpatch, t_cover_letter, t_bench):
     case(t)
 sys.exit(0 if all(results) else 1)

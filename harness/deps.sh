@@ -6,7 +6,8 @@ set -euo pipefail
 
 pkgs=(build-essential flex bison bc cpio kmod libelf-dev libssl-dev rsync xz-utils python3-ply python3-git
       python3 python3-yaml ccache sparse dwarves git perl gcc-aarch64-linux-gnu
-      qemu-system-x86 qemu-system-data busybox-static iproute2 ethtool procps udev)
+      qemu-system-x86 qemu-system-data busybox-static iproute2 ethtool procps udev
+      clang iputils-ping socat)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

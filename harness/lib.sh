@@ -171,6 +171,30 @@ kunit_exec() {
 	python3 "$HARNESS/console.py" "$1" "$3" --name "$4"
 }
 
+# The test VM's selftests (BASE_SELFTESTS), whose lines are "PATH [DRIVER]
+# [ARG...]": sets SELFTESTS to the PATH@DRIVER words vm.sh takes and
+# SELFTEST_ARGS to the guest's "KSELFTEST_<NAME>_ARGS=..." words, through
+# which the kselftest runner (runner.sh) passes a test its arguments.
+read_selftests() {
+	local t nic args n
+	SELFTESTS=() SELFTEST_ARGS=()
+	while read -r t nic args; do
+		case "$t" in ''|'#'*) continue ;; esac
+		case "$nic" in -*) args="$nic${args:+ $args}" nic= ;; esac
+		SELFTESTS+=("$t${nic:+@$nic}")
+		[ -n "$args" ] || continue
+		n=$(basename "$t")
+		n=${n//[^[:alnum:]_]/_}
+		SELFTEST_ARGS+=("KSELFTEST_${n^^}_ARGS=\"$args\"")
+	done <"$BASE_SELFTESTS"
+}
+
+# vm_selftests NAME KERNEL SELFTEST...: vm.sh with the list's arguments.
+vm_selftests() {
+	read_selftests
+	PP_VM_APPEND="${PP_VM_APPEND:+$PP_VM_APPEND }${SELFTEST_ARGS[*]}" "$HARNESS/vm.sh" "$@"
+}
+
 # Outputs of a run kept for a rerun with the same inputs: KEY is a hash of
 # them. PP_RERUN=1 runs everything again.
 #   kept_get NAME KEY PATH...: put back the PATHs kept as NAME-KEY (0 if kept)

@@ -12,7 +12,7 @@ vm_inputs() {
 		sha256sum <"$1"; git -C "$TREE" rev-parse HEAD^{tree}; git -C "$TREE" diff HEAD
 		cat "$BASE_SELFTESTS" "$HARNESS/vm.sh" "$HARNESS/guest/init.sh" "$HARNESS/lib.sh" \
 			"$HARNESS/console.py" "$HARNESS/testvm.sh"
-		qemu-system-x86_64 --version | head -n 1
+		qemu-system-x86_64 --version | head -n 1; clang --version | head -n 1
 	} | sha256sum | cut -c1-24
 }
 
@@ -34,6 +34,20 @@ kunit_on_test_kernel() {
 	kept_put kunit-x86_64 "$key" "$log"
 }
 
+# selftest_bpf: the BPF programs the drivers/net selftests load
+# (net/lib/*.bpf.o), built by the tree's own rules (net/bpf.mk: clang, the
+# tree's libbpf, its uAPI headers) under build/, then put next to their
+# sources, where the tests look for them: the guest sees the tree read-only.
+selftest_bpf() {
+	local out=$BUILD/selftests-net-lib lib=$TREE/tools/testing/selftests/net/lib o objs=()
+	make -s -C "$TREE" O="$BUILD/kbuild-test-x86_64" headers || return 1
+	for o in "$lib"/*.bpf.c; do objs+=("$out/$(basename "${o%.c}").o"); done
+	mkdir -p "$out"
+	make -s -C "$lib" OUTPUT="$out" CCINCLUDE="-I$TREE/tools/testing/selftests/bpf \
+		-I$BUILD/kbuild-test-x86_64/usr/include -I$out/tools/include" "${objs[@]}" || return 1
+	cp "${objs[@]}" "$lib/"
+}
+
 # vm_on_test_kernel KERNEL SELFTEST...: vm.sh, its outputs kept for a rerun.
 vm_on_test_kernel() {
 	local key kernel=$1
@@ -42,16 +56,12 @@ vm_on_test_kernel() {
 		say "vm x86_64: the guest's output of an earlier run of this kernel and tree reused"
 		return 0
 	fi
-	"$HARNESS/vm.sh" x86_64 "$@" || return 1
+	vm_selftests x86_64 "$@" || return 1	# lib.sh
 	kept_put vm-x86_64 "$key" "$BUILD/vm/x86_64"
 }
 
 if [ "$BASE_VM" = 1 ]; then
-	selftests=()
-	while read -r t nic _; do
-		case "$t" in ''|'#'*) continue ;; esac
-		selftests+=("$t${nic:+@$nic}")
-	done <"$BASE_SELFTESTS"
+	read_selftests	# lib.sh
 
 	kernel=$BUILD/kbuild-test-x86_64/arch/x86/boot/bzImage
 	if stage build-test-kernel "$HARNESS/build.sh" test-x86_64; then
@@ -64,8 +74,11 @@ if [ "$BASE_VM" = 1 ]; then
 				result FAIL "kunit.py x86_64: the suites ran"
 			fi
 		fi
-		if stage vm-x86_64 vm_on_test_kernel "$kernel" "${selftests[@]}"; then
-			vmread=(--guest-dir "$BUILD/vm/x86_64/guest")
+		if ! stage selftest-bpf selftest_bpf; then
+			result FAIL "the selftests' BPF programs build"
+		elif stage vm-x86_64 vm_on_test_kernel "$kernel" "${SELFTESTS[@]}"; then
+			# The VM has what each listed test needs: a skip fails.
+			vmread=(--guest-dir "$BUILD/vm/x86_64/guest" --skips-fail)
 			# Its suites ran through kunit.py exec, not in this boot.
 			[ "$BASE_KUNIT_VM_KERNEL" = 1 ] && vmread+=(--no-kunit)
 			check results-x86_64 python3 "$HARNESS/console.py" "$TREE" "$BUILD/vm/x86_64/console.log" \

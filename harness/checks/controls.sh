@@ -10,8 +10,9 @@
 # per case. A control whose change, revision, profile and harness are those
 # of an earlier run is not run again: its verdicts are reused (PP_RERUN=1
 # runs it). Lines that start with "[net-next]" run only where the net-next
-# series is tested (not with PP_NET_NEXT=0, see lib.sh). A "vm patch:FILE"
-# line takes the test VM instead (run_vm_control).
+# series is tested (not with PP_NET_NEXT=0, see lib.sh). A "vm CHANGE" line
+# (CHANGE a fix's subject or patch:FILE) takes the test VM instead
+# (run_vm_control).
 #
 #   controls.sh [--at REV]
 #
@@ -44,7 +45,7 @@ at() {
 # Leave the worktree where it was found (checks/bisect.sh builds on from
 # REV), and the tree as it was if a VM control patched it.
 tree_patched=
-trap '[ -z "$tree_patched" ] || git -C "$TREE" checkout -q -- .; at "${only:-$TEST_BRANCH}"' EXIT
+trap '[ -z "$tree_patched" ] || git -C "$TREE" reset -q --hard; at "${only:-$TEST_BRANCH}"' EXIT
 
 # starts_here REV: a control that starts from REV runs in this call.
 starts_here() { [ -z "$only" ] || [ "$(git -C "$TREE" rev-parse "$1")" = "$only" ]; }
@@ -117,15 +118,35 @@ key() {
 	} | sha256sum | cut -c1-24
 }
 
-# run_vm_control CHANGE: a "vm patch:FILE" line. FILE (under harness/) is
-# applied to the tree itself, at the tested head, where the test VM's kernel
-# was built (testvm.sh): only what FILE changes recompiles. The VM runs the
-# line's selftests (PATH@NIC, as selftests-*.list names them) and each must
-# have a failed case. Then the tree and the test kernel are put back.
+# fix_of SUBJECT: the commit of the series with that subject.
+fix_of() {
+	git -C "$TREE" log --format='%H %s' "$BASE_TAG..$TEST_BRANCH" |
+		awk -v s="$1" 'substr($0, 42) == s { print $1 }'
+}
+
+# run_vm_control CHANGE: a "vm CHANGE" line, CHANGE being "patch:FILE" (a
+# file under harness/, applied) or a fix's subject (reverted). It is made to
+# the tree itself, at the tested head, where the test VM's kernel was built
+# (testvm.sh): only what it changes recompiles. The VM runs the line's
+# selftests (PATH@NIC, as selftests-*.list names them) and each must have a
+# failed case. Then the tree and the test kernel are put back.
 run_vm_control() {
-	local file=${1#patch:} k verdicts res kernel=$BUILD/kbuild-test-x86_64/arch/x86/boot/bzImage
-	k=$(key "$TEST_BRANCH" "vm $1" "$cases" "$(cat "$HARNESS/$file")" \
-		"$(cat "$BASE_KCONFIG/test-x86_64.config" "$HARNESS/vm.sh" "$HARNESS/guest/init.sh")")
+	local k verdicts res fix= with kernel=$BUILD/kbuild-test-x86_64/arch/x86/boot/bzImage
+	if [ "${1#patch:}" != "$1" ]; then
+		with="vm $1 applied"
+		k=$(key "$TEST_BRANCH" "vm $1" "$cases" "$(cat "$HARNESS/${1#patch:}")" \
+			"$(cat "$BASE_KCONFIG/test-x86_64.config" "$HARNESS/vm.sh" "$HARNESS/guest/init.sh" "$BASE_SELFTESTS")")
+	else
+		with="\"$1\" reverted in the VM's kernel"
+		fix=$(fix_of "$1")
+		if [ -z "$fix" ]; then
+			echo "FAIL control: no commit of the series is \"$1\""
+			fail=1
+			return
+		fi
+		k=$(key "$TEST_BRANCH" "vm $fix" "$cases" \
+			"$(cat "$BASE_KCONFIG/test-x86_64.config" "$HARNESS/vm.sh" "$HARNESS/guest/init.sh" "$BASE_SELFTESTS")")
+	fi
 	cached "$k" && return
 	res=$cache/$k
 	if [ -n "$(git -C "$TREE" status --porcelain --untracked-files=no)" ] ||
@@ -134,24 +155,29 @@ run_vm_control() {
 		fail=1
 		return
 	fi
-	if ! git -C "$TREE" apply "$HARNESS/$file"; then
+	if [ -z "$fix" ] && ! git -C "$TREE" apply "$HARNESS/${1#patch:}"; then
 		echo "FAIL control: vm $1 does not apply on $TEST_BRANCH"
+		fail=1
+		return
+	elif [ -n "$fix" ] && ! git -C "$TREE" revert --no-commit "$fix" >/dev/null 2>&1; then
+		git -C "$TREE" reset -q --hard
+		echo "FAIL control: \"$1\" does not revert cleanly on $TEST_BRANCH"
 		fail=1
 		return
 	fi
 	tree_patched=1
 	say "control: vm $1: building test-x86_64, running$cases in the VM"
 	if "$HARNESS/build.sh" test-x86_64 >"$LOGS/control-vm-build.log" 2>&1 &&
-	   "$HARNESS/vm.sh" control "$kernel" $cases >"$LOGS/control-vm.log" 2>&1; then
+	   vm_selftests control "$kernel" $cases >"$LOGS/control-vm.log" 2>&1; then
 		verdicts=$(python3 "$HARNESS/console.py" "$TREE" "$BUILD/vm/control/console.log" \
 			--name "vm control" --no-kunit --guest-dir "$BUILD/vm/control/guest" || true)
-		judge "$res" "vm $1 applied" "$verdicts"
+		judge "$res" "$with" "$verdicts"
 	else
 		tail -n 20 "$LOGS/control-vm-build.log" "$LOGS/control-vm.log"
 		echo "FAIL control: vm $1: the test kernel built and the VM ran"
 		fail=1
 	fi
-	git -C "$TREE" checkout -q -- .
+	git -C "$TREE" reset -q --hard
 	tree_patched=
 	# The test kernel of the tested head again, for the next run.
 	"$HARNESS/build.sh" test-x86_64 >>"$LOGS/control-vm-build.log" 2>&1 ||
@@ -188,8 +214,7 @@ while IFS='|' read -r subject cases; do
 		run_control "$subject applied on $TEST_BRANCH" "$subject applied" "$k"
 		continue
 	fi
-	fix=$(git -C "$TREE" log --format='%H %s' "$BASE_TAG..$TEST_BRANCH" |
-		awk -v s="$subject" 'substr($0, 42) == s { print $1 }')
+	fix=$(fix_of "$subject")
 	if [ -z "$fix" ]; then
 		[ -n "$only" ] && continue
 		echo "FAIL control: no commit of the series is \"$subject\""

@@ -65,25 +65,34 @@ run_control() {
 	judge "$res" "$2" "$verdicts"
 }
 
-# failed_in VERDICTS CASE: console.py's verdicts have a failed one for CASE
-# (a KUnit case, or a selftest named PATH@NIC as the lists name it).
+# failed_in VERDICTS CASE [PASSED]: console.py's verdicts have a failed one
+# for CASE (a KUnit case, or a selftest named PATH@NIC as the lists name
+# it). With PASSED (console.py's verdicts of the VM run on the tested head),
+# only a verdict that passed there counts: the test must fail because of
+# the control's change, not because it cannot run.
 failed_in() {
-	grep -qE "^FAIL (vm )?control: (kunit|selftest) $(sed 's/[.[\*^$]/\\&/g' <<<"${2%@*}")(:|\$)" <<<"$1"
+	local re
+	re="^FAIL (vm )?control: (kunit|selftest) $(sed 's/[.[\*^$]/\\&/g' <<<"${2%@*}")(:|\$)"
+	if [ -z "${3:-}" ]; then
+		grep -qE "$re" <<<"$1"
+		return
+	fi
+	grep -E "$re" <<<"$1" | sed 's/^FAIL vm control: /PASS vm x86_64: /' | grep -qxFf - "$3"
 }
 
-# judge RES WITH VERDICTS: each case of the current line must have failed
-# with WITH; one verdict per case. Only a control whose cases all failed as
-# they must is kept (as RES).
+# judge RES WITH VERDICTS [PASSED]: each case of the current line must have
+# failed with WITH (failed_in); one verdict per case. Only a control whose
+# cases all failed as they must is kept (as RES).
 judge() {
 	local c name
 	echo "$3" | sed 's/^/  | /'
 	: >"$1.new"
 	for c in $cases; do
 		name="control: ${c%@*} fails with $2"
-		if failed_in "$3" "$c"; then
+		if failed_in "$3" "$c" "${4:-}"; then
 			echo "PASS $name" | tee -a "$1.new"
 		else
-			echo "FAIL $name (it did not fail)"
+			echo "FAIL $name (it did not fail${4:+, or only where it failed on the tested head too})"
 			fail=1
 		fi
 	done
@@ -171,7 +180,7 @@ run_vm_control() {
 	   vm_selftests control "$kernel" $cases >"$LOGS/control-vm.log" 2>&1; then
 		verdicts=$(python3 "$HARNESS/console.py" "$TREE" "$BUILD/vm/control/console.log" \
 			--name "vm control" --no-kunit --guest-dir "$BUILD/vm/control/guest" || true)
-		judge "$res" "$with" "$verdicts"
+		judge "$res" "$with" "$verdicts" "$LOGS/results-x86_64.log"
 	else
 		tail -n 20 "$LOGS/control-vm-build.log" "$LOGS/control-vm.log"
 		echo "FAIL control: vm $1: the test kernel built and the VM ran"

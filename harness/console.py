@@ -88,6 +88,12 @@ def kunit(tree, lines, res, run):
 
 
 def selftests(lines, guest_dir, res, run, allow, skips_fail):
+    def skipped(name, evidence):
+        if skips_fail:
+            res.add(False, f"{name}: ran, not skipped", evidence)
+        else:
+            print(f"SKIP {name}")
+
     start = 0
     for i, line in enumerate(lines):
         if line.startswith("PPVM: selftest-start "):
@@ -101,17 +107,12 @@ def selftests(lines, guest_dir, res, run, allow, skips_fail):
         cases = [TAP_RESULT.match(l) for l in out.splitlines()]
         cases = [c for c in cases if c]
         for c in cases:
-            if c.group(3) and skips_fail:
-                res.add(False, f"{run}: selftest {test}: {c.group(2)}: ran, not skipped", out[-3000:])
-            elif c.group(3):
-                print(f"SKIP {run}: selftest {test}: {c.group(2)}")
+            if c.group(3):
+                skipped(f"{run}: selftest {test}: {c.group(2)}", out[-3000:])
             else:
                 res.add(c.group(1) == "ok", f"{run}: selftest {test}: {c.group(2)}", out[-3000:])
         if rc == 4 and not cases:
-            if skips_fail:
-                res.add(False, f"{run}: selftest {test}: ran, not skipped", out[-3000:])
-            else:
-                print(f"SKIP {run}: selftest {test}")
+            skipped(f"{run}: selftest {test}", out[-3000:])
         elif rc != 0 and rc != 4 or not cases:
             res.add(rc == 0, f"{run}: selftest {test}: exit code", f"exit code {rc}\n{out[-3000:]}")
         res.add(dma == 0, f"{run}: selftest {test}: DMA-API error_count unchanged",

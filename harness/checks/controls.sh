@@ -67,9 +67,10 @@ run_control() {
 
 # failed_in VERDICTS CASE [PASSED]: console.py's verdicts have a failed one
 # for CASE (a KUnit case, or a selftest named PATH@NIC as the lists name
-# it). With PASSED (console.py's verdicts of the VM run on the tested head),
-# only a verdict that passed there counts: the test must fail because of
-# the control's change, not because it cannot run.
+# it). With PASSED (console.py's verdicts of the VM run on the tested head,
+# named "vm x86_64" by testvm.sh), only a verdict that passed there counts:
+# the test must fail because of the control's change, not because it
+# cannot run.
 failed_in() {
 	local re
 	re="^FAIL (vm )?control: (kunit|selftest) $(sed 's/[.[\*^$]/\\&/g' <<<"${2%@*}")(:|\$)"
@@ -140,11 +141,11 @@ fix_of() {
 # selftests (PATH@NIC, as selftests-*.list names them) and each must have a
 # failed case. Then the tree and the test kernel are put back.
 run_vm_control() {
-	local k verdicts res fix= with kernel=$BUILD/kbuild-test-x86_64/arch/x86/boot/bzImage
+	local k verdicts res fix='' with change kernel=$BUILD/kbuild-test-x86_64/arch/x86/boot/bzImage
 	if [ "${1#patch:}" != "$1" ]; then
 		with="vm $1 applied"
-		k=$(key "$TEST_BRANCH" "vm $1" "$cases" "$(cat "$HARNESS/${1#patch:}")" \
-			"$(cat "$BASE_KCONFIG/test-x86_64.config" "$HARNESS/vm.sh" "$HARNESS/guest/init.sh" "$BASE_SELFTESTS")")
+		change="vm $1
+$(cat "$HARNESS/${1#patch:}")"
 	else
 		with="\"$1\" reverted in the VM's kernel"
 		fix=$(fix_of "$1")
@@ -153,9 +154,10 @@ run_vm_control() {
 			fail=1
 			return
 		fi
-		k=$(key "$TEST_BRANCH" "vm $fix" "$cases" \
-			"$(cat "$BASE_KCONFIG/test-x86_64.config" "$HARNESS/vm.sh" "$HARNESS/guest/init.sh" "$BASE_SELFTESTS")")
+		change="vm $fix"
 	fi
+	k=$(key "$TEST_BRANCH" "$change" "$cases" \
+		"$(cat "$BASE_KCONFIG/test-x86_64.config" "$HARNESS/vm.sh" "$HARNESS/guest/init.sh" "$BASE_SELFTESTS")")
 	cached "$k" && return
 	res=$cache/$k
 	if [ -n "$(git -C "$TREE" status --porcelain --untracked-files=no)" ] ||

@@ -235,6 +235,37 @@ def t_cover_letter():
     return ok, out
 
 
+def failed_in(verdicts, case, passed=None):
+    """checks/controls.sh's failed_in, run as it stands there."""
+    script = os.path.join(HARNESS, "checks", "controls.sh")
+    fn = run("sed", "-n", "/^failed_in() {/,/^}/p", script).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as f:
+        f.write(passed or "")
+    try:
+        return run("bash", "-c", fn + '\nfailed_in "$1" "$2" ${3:+"$3"}', "-", verdicts, case,
+                   f.name if passed is not None else "").returncode == 0
+    finally:
+        os.unlink(f.name)
+
+
+def t_failed_in():
+    """a control counts the verdicts it must: a case's, one the tested head passed, a console one"""
+    t = "tools/testing/selftests/drivers/net/ping.py"
+    tap, cons = f"selftest {t}: ping.test_xdp_native_sb", f"selftest {t}: no console report while it ran"
+    head = f"PASS vm x86_64: {tap}\nPASS vm x86_64: {cons}\n"
+    checks = [
+        (failed_in("FAIL control: kunit page_pool.pp_a\n", "page_pool.pp_a"), True),
+        (failed_in("PASS control: kunit page_pool.pp_a\n", "page_pool.pp_a"), False),
+        (failed_in("FAIL control: kunit page_pool.pp_ab\n", "page_pool.pp_a"), False),
+        (failed_in(f"FAIL vm control: {tap}\n", f"{t}@vmxnet3", head), True),
+        # It failed on the tested head too: it cannot run, the change is not why.
+        (failed_in(f"FAIL vm control: {tap}\n", f"{t}@vmxnet3", f"FAIL vm x86_64: {tap}\n"), False),
+        (failed_in(f"FAIL vm control: {tap}\nPASS vm control: {cons}\n", f"{t}@vmxnet3:console", head), False),
+        (failed_in(f"PASS vm control: {tap}\nFAIL vm control: {cons}\n", f"{t}@vmxnet3:console", head), True),
+    ]
+    return all(got == want for got, want in checks), [got for got, _ in checks]
+
+
 def t_bench():
     """bench.py tables QEMU, UML and tracking runs with ratios and targets; a missing result fails"""
     def boots(d, profile, ns):
@@ -276,7 +307,7 @@ def t_bench():
             r2.returncode != 0 and "bench-x86_64-floor-2" in r2.stderr), r.stdout + r3.stdout + r.stderr + r2.stderr
 
 for t in (t_clean, t_warn, t_splats, t_benign, t_allow, t_kunit_fail, t_kunit_missing, t_dma_errors,
-          t_selftest_fail, t_selftest_splat, t_selftest_skip,
+          t_selftest_fail, t_selftest_splat, t_selftest_skip, t_failed_in,
           t_kconfig, t_kconfig_merge, t_checkpatch, t_cover_letter, t_bench):
     case(t)
 sys.exit(0 if all(results) else 1)

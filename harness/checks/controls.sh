@@ -67,13 +67,16 @@ run_control() {
 
 # failed_in VERDICTS CASE [PASSED]: console.py's verdicts have a failed one
 # for CASE (a KUnit case, or a selftest named PATH@NIC as the lists name
-# it). With PASSED (console.py's verdicts of the VM run on the tested head,
-# named "vm x86_64" by testvm.sh), only a verdict that passed there counts:
-# the test must fail because of the control's change, not because it
-# cannot run.
+# it; PATH@NIC:console takes only its "no console report while it ran"
+# verdict, for a change whose symptom is a kernel report, so that a case
+# failing for another reason does not count). With PASSED (console.py's
+# verdicts of the VM run on the tested head, named "vm x86_64" by
+# testvm.sh), only a verdict that passed there counts: the test must fail
+# because of the control's change, not because it cannot run.
 failed_in() {
-	local re
-	re="^FAIL (vm )?control: (kunit|selftest) $(sed 's/[.[\*^$]/\\&/g' <<<"${2%@*}")(:|\$)"
+	local re what='(:|$)'
+	[ "${2%:console}" = "$2" ] || what=': no console report while it ran$'
+	re="^FAIL (vm )?control: (kunit|selftest) $(sed 's/[.[\*^$]/\\&/g' <<<"${2%@*}")$what"
 	if [ -z "${3:-}" ]; then
 		grep -qE "$re" <<<"$1"
 		return
@@ -89,7 +92,9 @@ judge() {
 	echo "$3" | sed 's/^/  | /'
 	: >"$1.new"
 	for c in $cases; do
-		name="control: ${c%@*} fails with $2"
+		name="control: ${c%@*}"
+		[ "${c%:console}" = "$c" ] || name+="'s console verdict"
+		name+=" fails with $2"
 		if failed_in "$3" "$c" "${4:-}"; then
 			echo "PASS $name" | tee -a "$1.new"
 		else
@@ -139,7 +144,8 @@ fix_of() {
 # the tree itself, at the tested head, where the test VM's kernel was built
 # (testvm.sh): only what it changes recompiles. The VM runs the line's
 # selftests (PATH@NIC, as selftests-*.list names them) and each must have a
-# failed case. Then the tree and the test kernel are put back.
+# failed verdict (failed_in; PATH@NIC:console: its console verdict). Then
+# the tree and the test kernel are put back.
 run_vm_control() {
 	local k verdicts res fix='' with change kernel=$BUILD/kbuild-test-x86_64/arch/x86/boot/bzImage
 	if [ "${1#patch:}" != "$1" ]; then
@@ -179,7 +185,7 @@ $(cat "$HARNESS/${1#patch:}")"
 	tree_patched=1
 	say "control: vm $1: building test-x86_64, running$cases in the VM"
 	if "$HARNESS/build.sh" test-x86_64 >"$LOGS/control-vm-build.log" 2>&1 &&
-	   vm_selftests control "$kernel" $cases >"$LOGS/control-vm.log" 2>&1; then
+	   vm_selftests control "$kernel" ${cases//:console/} >"$LOGS/control-vm.log" 2>&1; then
 		verdicts=$(python3 "$HARNESS/console.py" "$TREE" "$BUILD/vm/control/console.log" \
 			--name "vm control" --no-kunit --guest-dir "$BUILD/vm/control/guest" || true)
 		judge "$res" "$with" "$verdicts" "$LOGS/results-x86_64.log"

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests for the page_pool's DMA mappings.
+ * KUnit tests for the page_pool's DMA mappings and for the items that track
+ * its netmems.
  *
  * The pools map their pages for a KUnit device. A test that needs a page's
  * release to stop inside its DMA unmap redirects page_pool_dma_unmap() with
  * a static stub; the stub runs only in the test's own thread, so that thread
- * releases the page and other threads do the rest.
+ * releases the page and other threads do the rest. Tests that need the pool
+ * to run out of items redirect page_pool_item_block_alloc() the same way.
  */
 
 #include <kunit/device.h>
@@ -15,6 +17,8 @@
 #include <linux/dma-mapping.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
+#include <linux/list.h>
+#include <linux/math.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
@@ -51,6 +55,7 @@ struct pp_test {
 	struct pp_test_held_unmap *hold;
 	struct page_pool *counted;	/* the pool whose unmaps are counted */
 	atomic_t unmaps;
+	unsigned int block_allocs;	/* item blocks the pool asked for */
 };
 
 static int pp_test_init(struct kunit *test)
@@ -67,12 +72,15 @@ static int pp_test_init(struct kunit *test)
 	return 0;
 }
 
-static struct page_pool *pp_test_create_dma_pool(struct kunit *test)
+static struct page_pool *pp_test_create_dma_pool(struct kunit *test,
+						 unsigned int size,
+						 unsigned int order)
 {
 	struct pp_test *t = test->priv;
 	struct page_pool_params pp = {
 		.flags = PP_FLAG_DMA_MAP,
-		.pool_size = 64,
+		.order = order,
+		.pool_size = size,
 		.nid = NUMA_NO_NODE,
 		.dev = t->dev,
 		.dma_dir = DMA_FROM_DEVICE,
@@ -83,6 +91,30 @@ static struct page_pool *pp_test_create_dma_pool(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
 
 	return pool;
+}
+
+/* Puts @page back so that it leaves @pool at once, in this thread: with a
+ * reference of our own the pool cannot recycle it.
+ */
+static void pp_test_release_page(struct page_pool *pool, struct page *page)
+{
+	get_page(page);
+	page_pool_put_full_page(pool, page, false);
+	put_page(page);
+}
+
+/* Allocates @n pages of @pool into @pages; returns how many it got. */
+static unsigned int pp_test_alloc_pages(struct page_pool *pool,
+					struct page **pages, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		pages[i] = page_pool_dev_alloc_pages(pool);
+		if (!pages[i])
+			break;
+	}
+	return i;
 }
 
 /* What page_pool_dma_unmap() does, for the stubs that stand in for it. */
@@ -163,7 +195,7 @@ static void pp_test_destroy_waits_for_unmap(struct kunit *test)
 	struct page *page;
 	bool returned;
 
-	pool = pp_test_create_dma_pool(test);
+	pool = pp_test_create_dma_pool(test, 64, 0);
 	page = page_pool_dev_alloc_pages(pool);
 	if (!page) {
 		page_pool_destroy(pool);
@@ -241,12 +273,8 @@ static void pp_test_destroy_unmaps_inflight(struct kunit *test)
 	/* Not KUnit-managed: put back below, after destroy. */
 	pages = kcalloc(PP_TEST_INFLIGHT, sizeof(*pages), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pages);
-	pool = pp_test_create_dma_pool(test);
-	for (n = 0; n < PP_TEST_INFLIGHT; n++) {
-		pages[n] = page_pool_dev_alloc_pages(pool);
-		if (!pages[n])
-			break;
-	}
+	pool = pp_test_create_dma_pool(test, 64, 0);
+	n = pp_test_alloc_pages(pool, pages, PP_TEST_INFLIGHT);
 	KUNIT_EXPECT_EQ(test, n, PP_TEST_INFLIGHT);
 
 	/* Pages in the pool's cache count too: every page that entered the
@@ -259,14 +287,9 @@ static void pp_test_destroy_unmaps_inflight(struct kunit *test)
 				   pp_test_unmap_counted);
 	page_pool_destroy(pool);
 	at_destroy = atomic_read(&t->unmaps);
-	/* With a reference of our own the pool cannot recycle the page, so
-	 * it leaves the pool in this thread, where unmaps are counted.
-	 */
-	for (i = 0; i < n; i++) {
-		get_page(pages[i]);
-		page_pool_put_full_page(pool, pages[i], false);
-		put_page(pages[i]);
-	}
+	/* The pages leave the pool in this thread, where unmaps are counted. */
+	for (i = 0; i < n; i++)
+		pp_test_release_page(pool, pages[i]);
 	kunit_deactivate_static_stub(test, page_pool_dma_unmap);
 	kfree(pages);
 
@@ -276,9 +299,152 @@ static void pp_test_destroy_unmaps_inflight(struct kunit *test)
 			    "pages returned after page_pool_destroy() were unmapped then");
 }
 
+/* Stands in for page_pool_item_block_alloc(): no memory for items. */
+static struct page_pool_item_block *
+pp_test_no_item_block(struct page_pool *pool, gfp_t gfp)
+{
+	struct pp_test *t = kunit_get_current_test()->priv;
+
+	t->block_allocs++;
+	return NULL;
+}
+
+static const unsigned int pp_test_orders[] = { 0, 1 };
+
+static void pp_test_order_desc(const unsigned int *order, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "order-%u", *order);
+}
+
+KUNIT_ARRAY_PARAM(pp_test_order, pp_test_orders, pp_test_order_desc);
+
+/* When the pool has no memory for items, allocation fails cleanly: every
+ * page in the pool holds an item, a page that got none is not handed out,
+ * and an allocation asks for a block once at most (the bulk refill does not
+ * ask again for each of its pages). An item given back by a page leaving
+ * the pool is taken again. Order 0 goes through the bulk refill, order 1
+ * through the single page path.
+ */
+static void pp_test_item_alloc_fails(struct kunit *test)
+{
+	const unsigned int *order = test->param_value;
+	const unsigned int max = 2 * PAGE_POOL_BLOCK_ITEMS;
+	struct pp_test *t = test->priv;
+	unsigned int n, i, asked, retries = 0;
+	struct page_pool *pool;
+	struct page **pages;
+	int entered;
+
+	pages = kunit_kcalloc(test, max, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	pool = pp_test_create_dma_pool(test, 64, *order);
+	t->counted = pool;
+	atomic_set(&t->unmaps, 0);
+	kunit_activate_static_stub(test, page_pool_dma_unmap,
+				   pp_test_unmap_counted);
+
+	/* The first allocation gets the pool its first block, the last one
+	 * it can have.
+	 */
+	pages[0] = page_pool_dev_alloc_pages(pool);
+	KUNIT_EXPECT_NOT_NULL(test, pages[0]);
+	n = !!pages[0];
+	kunit_activate_static_stub(test, page_pool_item_block_alloc,
+				   pp_test_no_item_block);
+	for (asked = 0; n && n < max; n++) {
+		asked = t->block_allocs;
+		pages[n] = page_pool_dev_alloc_pages(pool);
+		if (t->block_allocs - asked > 1)
+			retries++;
+		if (!pages[n])
+			break;
+	}
+	KUNIT_EXPECT_LT_MSG(test, n, max, "the pool never ran out of items");
+	KUNIT_EXPECT_EQ_MSG(test, t->block_allocs - asked, 1,
+			    "the failed allocation did not ask for one block");
+	KUNIT_EXPECT_EQ_MSG(test, retries, 0,
+			    "allocations asked for a block again after a failure");
+	KUNIT_EXPECT_EQ_MSG(test, n + pool->alloc.count, PAGE_POOL_BLOCK_ITEMS,
+			    "items lost, or pages in the pool without one");
+	KUNIT_EXPECT_EQ(test, pool->pages_state_hold_cnt, PAGE_POOL_BLOCK_ITEMS);
+
+	if (n) {
+		pp_test_release_page(pool, pages[--n]);
+		pages[n] = page_pool_dev_alloc_pages(pool);
+		KUNIT_EXPECT_NOT_NULL_MSG(test, pages[n],
+					  "a released item was not taken again");
+		n += !!pages[n];
+	}
+	kunit_deactivate_static_stub(test, page_pool_item_block_alloc);
+
+	for (i = 0; i < n; i++)
+		pp_test_release_page(pool, pages[i]);
+	entered = READ_ONCE(pool->pages_state_hold_cnt);
+	page_pool_destroy(pool);
+	kunit_deactivate_static_stub(test, page_pool_dma_unmap);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&t->unmaps), entered,
+			    "pages mapped and unmapped a different number of times");
+}
+
+/* Up to 16 MiB of pages: kunit.py's QEMU guests have 128 MiB by default. */
+static const unsigned int pp_test_ring_sizes[] = { 256, 1024, 4096 };
+
+static void pp_test_ring_size_desc(const unsigned int *size, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "ring-%u", *size);
+}
+
+KUNIT_ARRAY_PARAM(pp_test_ring_size, pp_test_ring_sizes,
+		  pp_test_ring_size_desc);
+
+/* A pool has no items before it allocates, and then one block for each
+ * PAGE_POOL_BLOCK_ITEMS netmems it had out at its busiest: a ring's worth
+ * of pages out, released and allocated again takes no new block. Logs the
+ * memory the items take.
+ */
+static void pp_test_items_follow_peak(struct kunit *test)
+{
+	const unsigned int *size = test->param_value;
+	unsigned int n, i, blocks, again;
+	struct page_pool *pool;
+	struct page **pages;
+
+	pages = kunit_kcalloc(test, *size, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	pool = pp_test_create_dma_pool(test, *size, 0);
+	KUNIT_EXPECT_TRUE_MSG(test, list_empty(&pool->item_blocks),
+			      "a pool that allocated nothing has items");
+
+	n = pp_test_alloc_pages(pool, pages, *size);
+	KUNIT_EXPECT_EQ(test, n, *size);
+	blocks = list_count_nodes(&pool->item_blocks);
+	KUNIT_EXPECT_EQ(test, blocks,
+			DIV_ROUND_UP(pool->pages_state_hold_cnt,
+				     PAGE_POOL_BLOCK_ITEMS));
+	kunit_info(test, "%u netmems out: %u blocks of %lu items, %lu KiB\n",
+		   pool->pages_state_hold_cnt, blocks,
+		   (unsigned long)PAGE_POOL_BLOCK_ITEMS,
+		   blocks * PAGE_SIZE / 1024);
+
+	for (i = 0; i < n; i++)
+		pp_test_release_page(pool, pages[i]);
+	n = pp_test_alloc_pages(pool, pages, *size);
+	KUNIT_EXPECT_EQ(test, n, *size);
+	again = list_count_nodes(&pool->item_blocks);
+	KUNIT_EXPECT_EQ_MSG(test, again, blocks,
+			    "released items were not taken again");
+
+	for (i = 0; i < n; i++)
+		pp_test_release_page(pool, pages[i]);
+	page_pool_destroy(pool);
+}
+
 static struct kunit_case pp_test_cases[] = {
 	KUNIT_CASE(pp_test_destroy_waits_for_unmap),
 	KUNIT_CASE(pp_test_destroy_unmaps_inflight),
+	KUNIT_CASE_PARAM(pp_test_item_alloc_fails, pp_test_order_gen_params),
+	KUNIT_CASE_PARAM(pp_test_items_follow_peak,
+			 pp_test_ring_size_gen_params),
 	{}
 };
 

@@ -66,17 +66,18 @@ run_control() {
 }
 
 # failed_in VERDICTS CASE [PASSED]: console.py's verdicts have a failed one
-# for CASE (a KUnit case, or a selftest named PATH@NIC as the lists name
-# it; PATH@NIC:console takes only its "no console report while it ran"
-# verdict, for a change whose symptom is a kernel report, so that a case
-# failing for another reason does not count). With PASSED (console.py's
-# verdicts of the VM run on the tested head, named "vm x86_64" by
-# testvm.sh), only a verdict that passed there counts: the test must fail
-# because of the control's change, not because it cannot run.
+# for CASE (a KUnit case, or a selftest named PATH[@NIC] as the lists and
+# the verdicts name it; PATH[@NIC]:console takes only its "no console
+# report while it ran" verdict, for a change whose symptom is a kernel
+# report, so that a case failing for another reason does not count).
+# With PASSED (console.py's verdicts of the VM run on the tested head,
+# named "vm x86_64" by testvm.sh), only a verdict that passed there
+# counts: the test must fail because of the control's change, not
+# because it cannot run.
 failed_in() {
 	local re what='(:|$)'
 	[ "${2%:console}" = "$2" ] || what=': no console report while it ran$'
-	re="^FAIL (vm )?control: (kunit|selftest) $(sed 's/[.[\*^$]/\\&/g' <<<"${2%@*}")$what"
+	re="^FAIL (vm )?control: (kunit|selftest) $(sed 's/[.[\*^$]/\\&/g' <<<"${2%:console}")$what"
 	if [ -z "${3:-}" ]; then
 		grep -qE "$re" <<<"$1"
 		return
@@ -92,7 +93,7 @@ judge() {
 	echo "$3" | sed 's/^/  | /'
 	: >"$1.new"
 	for c in $cases; do
-		name="control: ${c%@*}"
+		name="control: ${c%:console}"
 		[ "${c%:console}" = "$c" ] || name+="'s console verdict"
 		name+=" fails with $2"
 		if failed_in "$3" "$c" "${4:-}"; then

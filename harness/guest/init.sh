@@ -84,7 +84,9 @@ unwire() {
 
 echo "PPVM: boot-dma-errors $(dma_errors)"
 # pp_tests: space-separated "DIR/TEST" paths below the tree (kselftest programs),
-# each optionally "@DRIVER": run it on that NIC (wire above).
+# each optionally "@DRIVER": run it on that NIC (wire above). A test run on
+# a NIC is named PATH@DRIVER (its log, its result lines), so that one test can
+# run on a NIC and on netdevsim (no DRIVER) in one boot.
 # Each runs through the tree's own kselftest runner, as "make kselftest
 # TARGETS=..." runs it: from its folder, under the folder's settings timeout
 # (capped at pp_timeout), its output as TAP comments below one result line.
@@ -94,12 +96,13 @@ KSFT=$pp_tree/tools/testing/selftests
 for t in ${pp_tests//,/ }; do
 	nic=
 	case "$t" in *@*) nic=${t#*@} t=${t%@*} ;; esac
-	dir=$pp_tree/$(dirname "$t") prog=$(basename "$t") name=${t//\//_}
+	dir=$pp_tree/$(dirname "$t") prog=$(basename "$t")
+	id=$t${nic:+@$nic} name=${t//\//_}${nic:+@$nic}
 	log=$OUT/$name.log
 	before=$(dma_errors)
 	echo "PPVM: selftest-start $t${nic:+ on $nic}"
 	if [ -n "$nic" ] && ! wire "$nic"; then
-		echo "PPVM: selftest-end $t rc=1 dma-errors=0"
+		echo "PPVM: selftest-end $id rc=1 dma-errors=0"
 		continue
 	fi
 	(cd "$dir" && BASE_DIR=$KSFT kselftest_override_timeout=${pp_timeout:-600} \
@@ -111,7 +114,7 @@ for t in ${pp_tests//,/ }; do
 	fi
 	[ -n "$nic" ] && unwire
 	after=$(dma_errors)
-	echo "PPVM: selftest-end $t rc=$rc dma-errors=$((after - before))"
+	echo "PPVM: selftest-end $id rc=$rc dma-errors=$((after - before))"
 	sed 's/^/  | /' "$log"
 done
 

@@ -16,10 +16,12 @@ once the pages have come back. The stack keeps using the pages: the
 datagrams read back intact, and once the device is bound again the rest of
 the fragmented datagram completes the one in reassembly.
 
-The test unbinds a device, so it runs only on the device NETIF names (with
-a remote endpoint, see drivers/net/README.rst), which must sit on a bus
-DMA-API debug watches (PCI). It restores the sysctls and debugfs settings
-it changes and binds the device again.
+On a NIC NETIF names (with a remote endpoint, see drivers/net/README.rst)
+the test unbinds the driver of the NIC's PCI device, and binds it again.
+Without NETIF it runs on netdevsim: the port's rx queues map their pages
+for the netdevsim bus device (debugfs pp_dma) and the test deletes the
+port; nothing binds it again, so no fragment is held there. It restores
+the sysctls and debugfs settings it changes.
 """
 
 import glob
@@ -92,6 +94,29 @@ def bus_device(ifname):
             return path
         path = os.path.dirname(path)
     raise KsftSkipEx(f"{ifname} is not on a PCI device")
+
+
+def pci_unbind(cfg):
+    """The device DMA-API debug names, and how to take it away and back."""
+    pci_path = bus_device(cfg.ifname)
+    pci = os.path.basename(pci_path)
+    drv = os.path.realpath(pci_path + "/driver")
+    return (pci, lambda: write_file(f"{drv}/unbind", pci),
+            lambda: rebind(cfg, drv, pci_path))
+
+
+def nsim_port_del(cfg, nsimdev):
+    """
+    The same for a netdevsim port, its rx queues in DMA mode (read when the
+    device opens). A port deleted does not come back.
+    """
+    nsim = nsimdev.nsims[0]
+    nsim.dfs_write("pp_dma", "Y")
+    ip(f"link set dev {cfg.ifname} down")
+    ip(f"link set dev {cfg.ifname} up")
+    wait_until(lambda: read_file(f"/sys/class/net/{cfg.ifname}/carrier")
+               == "1", "carrier after the DMA mode is on")
+    return f"netdevsim{nsimdev.addr}", lambda: nsimdev.remove_nsim(nsim), None
 
 
 def pattern(seq, size):
@@ -168,19 +193,20 @@ def rebind(cfg, drv, pci_path):
 @ksft_disruptive
 def unbind_with_pages_held(cfg, nf) -> None:
     """
-    Unbind the driver with datagrams in a socket and a fragment in
-    reassembly, then check the device's mappings and the held data.
+    Unbind the driver (delete the netdevsim port) with datagrams in a
+    socket and, where the device comes back, a fragment in reassembly, then
+    check the device's mappings and the held data.
     """
-    if cfg.get_local_nsim_dev():
-        raise KsftSkipEx("unbinds a device: set NETIF to one (README.rst)")
     cfg.require_ipver("4")
     if not os.path.isdir(DMA_DEBUG):
         raise KsftSkipEx("no DMA-API debug (CONFIG_DMA_API_DEBUG, debugfs)")
     if read_file(DMA_DEBUG + "/disabled") == "Y":
         raise KsftSkipEx("DMA-API debug disabled itself")
-    pci_path = bus_device(cfg.ifname)
-    pci = os.path.basename(pci_path)
-    drv = os.path.realpath(pci_path + "/driver")
+    nsimdev = cfg.get_local_nsim_dev()
+    if nsimdev:
+        dev, unbind, bind = nsim_port_del(cfg, nsimdev)
+    else:
+        dev, unbind, bind = pci_unbind(cfg)
     pools = [pp["id"] for pp in nf.page_pool_get({}, dump=True)
              if pp.get("ifindex") == cfg.ifindex]
     if not pools:
@@ -190,8 +216,9 @@ def unbind_with_pages_held(cfg, nf) -> None:
     old = read_file(DMA_DEBUG + "/all_errors")
     write_file(DMA_DEBUG + "/all_errors", 1)
     defer(write_file, DMA_DEBUG + "/all_errors", old)
-    # The fragment must outlive the unbind and the bind.
-    sysctl_set("net.ipv4.ipfrag_time", 3600)
+    if bind:
+        # The fragment must outlive the unbind and the bind.
+        sysctl_set("net.ipv4.ipfrag_time", 3600)
 
     port = rand_port(socket.SOCK_DGRAM)
     frag_port = rand_port(socket.SOCK_DGRAM)
@@ -217,23 +244,25 @@ def unbind_with_pages_held(cfg, nf) -> None:
     payload = pattern(7, FRAG_HEAD + FRAG_TAIL)
     udp = struct.pack("!HHHH", 4242, frag_port, 8 + len(payload), 0)
     first = udp + payload[:FRAG_HEAD]
-    inuse = frags_in_reassembly()
-    remote_send_raw(cfg, ipv4_fragment(cfg, first, 0, True))
-    wait_until(lambda: frags_in_reassembly() > inuse,
-               "fragment in reassembly")
+    if bind:
+        inuse = frags_in_reassembly()
+        remote_send_raw(cfg, ipv4_fragment(cfg, first, 0, True))
+        wait_until(lambda: frags_in_reassembly() > inuse,
+                   "fragment in reassembly")
 
     inflight = sum(pp.get("inflight", 0) for pp in
                    nf.page_pool_get({}, dump=True) if pp["id"] in pools)
-    mapped = dma_mappings(pci)
+    mapped = dma_mappings(dev)
+    ksft_ge(mapped, 1, f"the pools map their pages for {dev}")
     errors = dma_errors()
-    write_file(f"{drv}/unbind", pci)
-    bound = defer(rebind, cfg, drv, pci_path)
+    unbind()
+    bound = defer(bind) if bind else None
 
     ksft_eq(dma_errors(), errors, "DMA-API errors at unbind")
-    ksft_eq(dma_mappings(pci), 0, f"mappings of {pci} left after unbind")
+    ksft_eq(dma_mappings(dev), 0, f"mappings of {dev} left after unbind")
     alive = [i for i in pools if pool_alive(nf, i)]
     ksft_ge(len(alive), 1, "a pool outlives the unbind, detached")
-    ksft_pr(f"{pci}: {len(pools)} pools, {inflight} pages inflight, "
+    ksft_pr(f"{dev}: {len(pools)} pools, {inflight} pages inflight, "
             f"{mapped} mappings before unbind; {len(alive)} pools live on")
 
     got = []
@@ -246,12 +275,13 @@ def unbind_with_pages_held(cfg, nf) -> None:
     ksft_true(got == [pattern(n, DGRAM_LEN) for n in range(DGRAMS)],
               "datagrams intact")
 
-    bound.exec()
-    remote_send_raw(cfg, ipv4_fragment(cfg, payload[FRAG_HEAD:],
-                                       len(first), False))
-    fsock.settimeout(WAIT)
-    ksft_eq(fsock.recv(2 * len(payload)), payload,
-            "the datagram reassembled across the unbind")
+    if bound:
+        bound.exec()
+        remote_send_raw(cfg, ipv4_fragment(cfg, payload[FRAG_HEAD:],
+                                           len(first), False))
+        fsock.settimeout(WAIT)
+        ksft_eq(fsock.recv(2 * len(payload)), payload,
+                "the datagram reassembled across the unbind")
 
     # The last pages are back: the pools go, and still no DMA-API error.
     sock.close()

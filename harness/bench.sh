@@ -3,44 +3,65 @@
 #
 #   bench.sh [ROUNDS]        (default 5)
 #
-# The series' benchmark module runs on three x86_64 kernels built from one
-# config without debug options (harness/kconfig/bench-x86_64.config), under
-# QEMU:
-#   base    the base tree, whose xarray tracks every DMA-mapped page
+# The benchmark module runs on three x86_64 kernels built from one config
+# without debug options (BASE_KCONFIG/bench-x86_64.config), under QEMU:
+#   base    the base tree, whose xarray tracks every DMA-mapped page (7.3:
+#           with the net series, on which the net-next series applies)
 #   floor   the base with that tracking compiled out (PP_DMA_INDEX_BITS read
 #           as 0 in net/core/page_pool.c): the cost of tracking nothing
 #   series  the base with the series applied
-# and natively on two UML kernels (bench-um.config), base and series, where
-# the base tracks nothing (see bench-um.config). The series' KUnit suite
-# page_pool_tracking times the item take/release against the base's xarray
-# alloc/cmpxchg in one UML kernel (kunit.py, no debug options).
 # Each round runs every kernel once, in an order that rotates from round to
 # round; bench.py then prints per test the median, the spread and the
 # ratios (build/bench/results.md).
 #
-# It measures the 6.12 series (legacy-6.12/), on its 6.12 base.
+# PP_BASE=7.3 (the default): upstream's net/bench page_pool module as the
+# net-next series extends it (DMA-mapped pools, skb free here and on another
+# CPU, destroy with 65536 pages out), built from the series' tree against
+# each kernel.
+# PP_BASE=6.12: the 6.12 series' own module (legacy-6.12/), and also two UML
+# kernels (bench-um.config; the base tracks nothing there) and the series'
+# page_pool_tracking KUnit suite timing items against the xarray.
 set -euo pipefail
-export PP_BASE=6.12
+export PP_BASE=${PP_BASE:-7.3}
 . "$(dirname "$0")/lib.sh"
 
 rounds=${1:-5}
 case "$rounds" in ''|*[!0-9]*|0) die "usage: bench.sh [ROUNDS], ROUNDS a positive number" ;; esac
 dir=$BUILD/bench
-mod=$BENCH_DIR
 mkdir -p "$dir"
 
 "$HARNESS/deps.sh"
 "$HARNESS/base.sh"
 "$HARNESS/series.sh" apply
-[ -f "$TREE/$mod/module/page_pool_bench.c" ] || die "the series has no $mod: nothing to run"
-[ -f "$TREE/net/core/.kunitconfig" ] || die "the series has no net/core/.kunitconfig: no tracking suite"
+
+if [ "$PP_BASE" = 6.12 ]; then
+	mod=$BENCH_DIR
+	modsrc=($mod/module/Makefile $mod/module/page_pool_bench.c)
+	script=$mod/page_pool_bench.sh ko=page_pool_bench.ko args=
+	base_rev=$BASE_TAG uml=(base series)
+	[ -f "$TREE/net/core/.kunitconfig" ] || die "the series has no net/core/.kunitconfig: no tracking suite"
+else
+	mod=tools/testing/selftests/net/bench
+	modsrc=($mod/page_pool/Makefile $mod/page_pool/bench_page_pool_simple.c
+		$mod/page_pool/time_bench.c $mod/page_pool/time_bench.h)
+	script=$mod/test_bench_page_pool.sh ko=bench_page_pool.ko
+	# 1e6 elements a test (10 per element for time_bench's own loops);
+	# destroy with 65536 pages (256 MiB) out.
+	args="loops=1000000 destroy_inflight=65536"
+	base_rev=$(series_branch "${SERIES_DIRS%% *}") uml=()
+	grep -q destroy_inflight "$TREE/$mod/page_pool/bench_page_pool_simple.c" ||
+		die "the series' $mod has no destroy test: apply the net-next series"
+fi
+for f in "${modsrc[@]}"; do
+	[ -f "$TREE/$f" ] || die "the series has no $f: nothing to run"
+done
 
 # A worktree of build/linux at the base; the floor's one edit on top.
 worktree() {
 	local wt=$dir/src-$1
-	[ -d "$wt" ] || git -C "$TREE" worktree add -q --detach "$wt" "$BASE_TAG"
-	if [ "$(git -C "$wt" rev-parse HEAD)" != "$(git -C "$TREE" rev-parse "$BASE_TAG")" ]; then
-		git -C "$wt" checkout -q --force --detach "$BASE_TAG"
+	[ -d "$wt" ] || git -C "$TREE" worktree add -q --detach "$wt" "$base_rev"
+	if [ "$(git -C "$wt" rev-parse HEAD)" != "$(git -C "$TREE" rev-parse "$base_rev")" ]; then
+		git -C "$wt" checkout -q --force --detach "$base_rev"
 	fi
 }
 worktree base
@@ -60,32 +81,41 @@ kernel() {
 	local arch=${1##*-} kb=$dir/kbuild-$1-$2 md=$dir/mod-$1-$2
 	PP_SRC=${src[$2]} PP_OUT=$kb "$HARNESS/build.sh" "$1"
 	mkdir -p "$md"
-	cp "$TREE/$mod/module/Makefile" "$TREE/$mod/module/page_pool_bench.c" "$md/"
+	(cd "$TREE" && cp "${modsrc[@]}" "$md/")
 	make -s -C "$md" ARCH="$arch" KDIR="$kb" CC="$KCC" >/dev/null
+	[ -f "$md/$ko" ] || die "bench: the module did not build against the $2 kernel ($1)"
 	say "bench: $1 $2 kernel and module ready"
 }
 qemu=(base floor series)
-uml=(base series)
 for k in "${qemu[@]}"; do kernel bench-x86_64 "$k"; done
 for k in "${uml[@]}"; do kernel bench-um "$k"; done
 
 # run PROFILE KERNEL ROUND IMAGE: one boot, its results under build/vm/.
+# The script takes the module's path (and, on 7.3, the module's parameters).
 run() {
-	PP_VM_APPEND="KSELFTEST_PAGE_POOL_BENCH_SH_ARGS=$dir/mod-$1-$2/page_pool_bench.ko" \
-		"$HARNESS/vm.sh" "$1-$2-$3" "$dir/kbuild-$1-$2/$4" "$mod/page_pool_bench.sh"
+	local n
+	n=$(basename "$script")
+	n=${n//[^[:alnum:]_]/_}
+	PP_VM_APPEND="KSELFTEST_${n^^}_ARGS=\"$dir/mod-$1-$2/$ko${args:+ $args}\"" \
+		"$HARNESS/vm.sh" "$1-$2-$3" "$dir/kbuild-$1-$2/$4" "$script"
 }
 kunit=(python3 tools/testing/kunit/kunit.py)
 kunit_args=(--arch=um --build_dir="$dir/kunit-um" --kunitconfig=net/core --raw_output=all)
-say "bench: building the UML kernel of the page_pool_tracking suite"
-(cd "$TREE" && "${kunit[@]}" build "${kunit_args[@]:0:3}" --jobs="$JOBS" \
-	--make_options CC="$KCC" >"$dir/kunit-um-build.log" 2>&1) ||
-	{ tail -n 30 "$dir/kunit-um-build.log"; die "kunit.py build failed"; }
+tracking=0
+if [ "$PP_BASE" = 6.12 ]; then
+	tracking=1
+	say "bench: building the UML kernel of the page_pool_tracking suite"
+	(cd "$TREE" && "${kunit[@]}" build "${kunit_args[@]:0:3}" --jobs="$JOBS" \
+		--make_options CC="$KCC" >"$dir/kunit-um-build.log" 2>&1) ||
+		{ tail -n 30 "$dir/kunit-um-build.log"; die "kunit.py build failed"; }
+fi
 
-# Each run starts clean: bench.py must not read boots of an earlier run.
-rm -rf "$BUILD"/vm/bench-*
+# Each run starts clean: bench.py must not read boots or logs of an
+# earlier run.
+rm -rf "$BUILD"/vm/bench-* "$dir"/tracking-*.log
 # Some hosts' CPUs make UML 6.12 fail to start user space ("ptrace set fp
 # regs failed"); the module runs in user space there, so probe one boot.
-if ! run bench-um base probe linux >"$dir/uml-probe.log" 2>&1; then
+if [ ${#uml[@]} -gt 0 ] && ! run bench-um base probe linux >"$dir/uml-probe.log" 2>&1; then
 	say "bench: UML cannot run user space on this host, UML rows skipped:"
 	grep -m1 -E 'failed, errno|Kernel panic' "$BUILD/vm/bench-um-base-probe/console.log" >&2 || tail -n 5 "$dir/uml-probe.log" >&2
 	uml=()
@@ -99,10 +129,12 @@ for r in $(seq 1 "$rounds"); do
 	for i in "${!uml[@]}"; do
 		run bench-um "${uml[$(((r + i) % ${#uml[@]}))]}" "$r" linux
 	done
-	(cd "$TREE" && "${kunit[@]}" exec "${kunit_args[@]}" page_pool_tracking \
-		>"$dir/tracking-$r.log" 2>&1) || true
-	grep -q 'mechanism=' "$dir/tracking-$r.log" ||
-		{ tail -n 30 "$dir/tracking-$r.log"; die "page_pool_tracking printed no result in round $r"; }
+	if [ "$tracking" = 1 ]; then
+		(cd "$TREE" && "${kunit[@]}" exec "${kunit_args[@]}" page_pool_tracking \
+			>"$dir/tracking-$r.log" 2>&1) || true
+		grep -q 'mechanism=' "$dir/tracking-$r.log" ||
+			{ tail -n 30 "$dir/tracking-$r.log"; die "page_pool_tracking printed no result in round $r"; }
+	fi
 	say "bench: round $r/$rounds done"
 done
 

@@ -180,7 +180,8 @@ read_selftests() {
 	SELFTESTS=() SELFTEST_ARGS=()
 	while read -r t nic args; do
 		case "$t" in ''|'#'*) continue ;; esac
-		case "$nic" in -*) args="$nic${args:+ $args}" nic= ;; esac
+		# No DRIVER: the first word is an option or a NAME=VALUE argument.
+		case "$nic" in -*|*=*) args="$nic${args:+ $args}" nic= ;; esac
 		SELFTESTS+=("$t${nic:+@$nic}")
 		[ -n "$args" ] || continue
 		n=$(basename "$t")

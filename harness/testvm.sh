@@ -48,6 +48,40 @@ selftest_bpf() {
 	cp "${objs[@]}" "$lib/"
 }
 
+# bench_modules: upstream's page_pool benchmark module (net/bench), which
+# the series extends, built with W=1 against the test kernel at each commit
+# of the series that changes it (from that commit's files, under build/)
+# and at the tested head in its own folder, where test_bench_page_pool.sh
+# loads it from in the VM. A warning fails; a verdict is kept per commit
+# and kernel.
+BENCH_MOD=tools/testing/selftests/net/bench/page_pool
+bench_modules() {
+	local kdir=$BUILD/kbuild-test-x86_64 c out key name rc=0
+	key=$(sha256sum <"$kdir/Module.symvers" | cut -c1-16)
+	for c in $(git -C "$TREE" rev-list --reverse "$BASE_TAG..$TEST_BRANCH" -- "$BENCH_MOD"); do
+		out=$BUILD/bench-modules/$c
+		name="bench module builds with W=1, no warning, at: $(git -C "$TREE" log -1 --format=%s "$c")"
+		if [ "$(cat "$out/verdict-$key" 2>/dev/null)" = ok ]; then
+			echo "PASS $name"
+			continue
+		fi
+		rm -rf "$out"
+		mkdir -p "$out"
+		git -C "$TREE" archive "$c:$BENCH_MOD" | tar -x -C "$out"
+		if make -C "$out" KDIR="$kdir" CC="$KCC" W=1 >"$out/build.log" 2>&1 &&
+		   ! grep -q 'warning:' "$out/build.log" && [ -f "$out/bench_page_pool.ko" ]; then
+			echo ok >"$out/verdict-$key"
+			echo "PASS $name"
+		else
+			sed 's/^/  | /' "$out/build.log" | tail -n 30
+			echo "FAIL $name"
+			rc=1
+		fi
+	done
+	make -s -C "$TREE/$BENCH_MOD" KDIR="$kdir" CC="$KCC" || return 1
+	return $rc
+}
+
 # vm_on_test_kernel KERNEL SELFTEST...: vm.sh, its outputs kept for a rerun.
 vm_on_test_kernel() {
 	local key kernel=$1
@@ -73,6 +107,9 @@ if [ "$BASE_VM" = 1 ]; then
 			else
 				result FAIL "kunit.py x86_64: the suites ran"
 			fi
+		fi
+		if [ -d "$TREE/$BENCH_MOD" ]; then
+			check bench-modules bench_modules
 		fi
 		if ! stage selftest-bpf selftest_bpf; then
 			result FAIL "the selftests' BPF programs build"

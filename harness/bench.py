@@ -79,9 +79,10 @@ def read_boots(vmdir, profile, kernels, rounds):
                 elif d:
                     key, ns = (d.group(1), "1", d.group(2)), d.group(3)
                 elif t and t.group(1) not in BASELINE:
-                    # TSC cycles: the guest's wall clock can be jiffies
-                    # (4 ms a tick under QEMU TCG, no PIT or HPET to
-                    # calibrate against), its TSC is the host's clock.
+                    # TSC cycles, as upstream's module reports first: under
+                    # QEMU TCG the guest's TSC is the host's, and without
+                    # bench.sh's tsc_early_khz its wall clock can be
+                    # jiffies (4 ms a tick).
                     name, dma = (t.group(1)[:-4], "1") if t.group(1).endswith("-dma") else (t.group(1), "0")
                     key, ns = (name, dma, ""), t.group(2)
                     UNITS.add("TSC cycles")

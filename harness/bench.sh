@@ -17,10 +17,13 @@
 # PP_BASE=7.3 (the default): upstream's net/bench page_pool module as the
 # net-next series extends it (DMA-mapped pools, skb free here and on another
 # CPU, destroy with 65536 pages out), built from the series' tree against
-# each kernel.
-# PP_BASE=6.12: the 6.12 series' own module (legacy-6.12/), and also two UML
-# kernels (bench-um.config; the base tracks nothing there) and the series'
-# page_pool_tracking KUnit suite timing items against the xarray.
+# each kernel; and the page_pool_tracking KUnit suite, which times the item
+# take and release against 7.3's xarray natively on UML (kunit.py, no debug
+# options): harness/bench/7.3-tracking.patch adds it to a worktree of the
+# series' head, it is not part of the series.
+# PP_BASE=6.12: the 6.12 series' own module (legacy-6.12/), two UML kernels
+# (bench-um.config; the base tracks nothing there) and the 6.12 series' own
+# page_pool_tracking suite.
 set -euo pipefail
 export PP_BASE=${PP_BASE:-7.3}
 . "$(dirname "$0")/lib.sh"
@@ -49,6 +52,7 @@ else
 	# destroy with 65536 pages (256 MiB) out.
 	args="loops=1000000 destroy_inflight=65536"
 	base_rev=$(series_branch "${SERIES_DIRS%% *}") uml=()
+	tracking_patch=$HARNESS/bench/7.3-tracking.patch
 	grep -q destroy_inflight "$TREE/$mod/page_pool/bench_page_pool_simple.c" ||
 		die "the series' $mod has no destroy test: apply the net-next series"
 fi
@@ -66,6 +70,15 @@ worktree() {
 }
 worktree base
 worktree floor
+ksrc=$TREE
+if [ -n "${tracking_patch:-}" ]; then
+	# The series' head with the tracking suite on top, uncommitted.
+	ksrc=$dir/src-tracking
+	[ -d "$ksrc" ] || git -C "$TREE" worktree add -q --detach "$ksrc" "$SERIES_BRANCH"
+	git -C "$ksrc" checkout -q --force --detach "$SERIES_BRANCH"
+	git -C "$ksrc" apply "$tracking_patch" ||
+		die "bench: $tracking_patch does not apply to the series' head"
+fi
 pp=$dir/src-floor/net/core/page_pool.c
 if grep -q 'PP_DMA_INDEX_BITS' "$pp"; then
 	n=$(grep -c 'PP_DMA_INDEX_BITS' "$pp")
@@ -90,25 +103,30 @@ qemu=(base floor series)
 for k in "${qemu[@]}"; do kernel bench-x86_64 "$k"; done
 for k in "${uml[@]}"; do kernel bench-um "$k"; done
 
+# The guest's TSC is the host's under QEMU TCG, but the guest often cannot
+# calibrate it (no HPET or PM timer, the PIT loop too slow) and then keeps
+# time with jiffies, 4 ms a tick: give it the host's TSC rate.
+tsc_khz=$( { dmesg 2>/dev/null | sed -n 's/.*tsc: Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p;
+	    s/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p'
+	    sed -n 's/^cpu MHz[[:space:]]*: \([0-9.]*\)$/\1/p' /proc/cpuinfo; } |
+	head -n 1 | awk '{ printf "%d", $1 * 1000 }')
+[ -n "$tsc_khz" ] && [ "$tsc_khz" -gt 0 ] || die "bench: cannot read the host's TSC rate"
+say "bench: guests get tsc_early_khz=$tsc_khz"
+
 # run PROFILE KERNEL ROUND IMAGE: one boot, its results under build/vm/.
 # The script takes the module's path (and, on 7.3, the module's parameters).
 run() {
 	local n
 	n=$(basename "$script")
 	n=${n//[^[:alnum:]_]/_}
-	PP_VM_APPEND="KSELFTEST_${n^^}_ARGS=\"$dir/mod-$1-$2/$ko${args:+ $args}\"" \
+	PP_VM_APPEND="tsc_early_khz=$tsc_khz KSELFTEST_${n^^}_ARGS=\"$dir/mod-$1-$2/$ko${args:+ $args}\"" \
 		"$HARNESS/vm.sh" "$1-$2-$3" "$dir/kbuild-$1-$2/$4" "$script"
 }
-kunit=(python3 tools/testing/kunit/kunit.py)
 kunit_args=(--arch=um --build_dir="$dir/kunit-um" --kunitconfig=net/core --raw_output=all)
-tracking=0
-if [ "$PP_BASE" = 6.12 ]; then
-	tracking=1
-	say "bench: building the UML kernel of the page_pool_tracking suite"
-	(cd "$TREE" && "${kunit[@]}" build "${kunit_args[@]:0:3}" --jobs="$JOBS" \
-		--make_options CC="$KCC" >"$dir/kunit-um-build.log" 2>&1) ||
-		{ tail -n 30 "$dir/kunit-um-build.log"; die "kunit.py build failed"; }
-fi
+say "bench: building the UML kernel of the page_pool_tracking suite"
+(cd "$ksrc" && kunit_py "$ksrc" build "${kunit_args[@]:0:3}" --jobs="$JOBS" \
+	--make_options CC="$KCC" >"$dir/kunit-um-build.log" 2>&1) ||
+	{ tail -n 30 "$dir/kunit-um-build.log"; die "kunit.py build failed"; }
 
 # Each run starts clean: bench.py must not read boots or logs of an
 # earlier run.
@@ -129,12 +147,10 @@ for r in $(seq 1 "$rounds"); do
 	for i in "${!uml[@]}"; do
 		run bench-um "${uml[$(((r + i) % ${#uml[@]}))]}" "$r" linux
 	done
-	if [ "$tracking" = 1 ]; then
-		(cd "$TREE" && "${kunit[@]}" exec "${kunit_args[@]}" page_pool_tracking \
-			>"$dir/tracking-$r.log" 2>&1) || true
-		grep -q 'mechanism=' "$dir/tracking-$r.log" ||
-			{ tail -n 30 "$dir/tracking-$r.log"; die "page_pool_tracking printed no result in round $r"; }
-	fi
+	(cd "$ksrc" && kunit_py "$ksrc" exec "${kunit_args[@]}" page_pool_tracking \
+		>"$dir/tracking-$r.log" 2>&1) || true
+	grep -q 'mechanism=' "$dir/tracking-$r.log" ||
+		{ tail -n 30 "$dir/tracking-$r.log"; die "page_pool_tracking printed no result in round $r"; }
 	say "bench: round $r/$rounds done"
 done
 

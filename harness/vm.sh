@@ -48,6 +48,19 @@ tests=$*
 # (bench.sh passes the module path to the benchmark's script).
 init_env="init=$HARNESS/guest/init.sh panic=-1 pp_tree=$TREE pp_tests=${tests// /,}"
 init_env+=${PP_VM_APPEND:+ $PP_VM_APPEND}
+# The modules the kernel's build made (its modules.order; on 7.3 the test
+# kernel's netdevsim), which the guest loads before its tests: its root is
+# the host's, whose /lib/modules has none of them.
+kbuild=$(dirname "$kernel")
+[ "$(basename "$kernel")" = bzImage ] && kbuild=${kernel%/arch/x86/boot/bzImage}
+kbuild=$(realpath -m "$kbuild")	# the guest starts in /
+mods=
+if [ -s "$kbuild/modules.order" ]; then
+	while read -r m; do
+		mods+=${mods:+,}$kbuild/${m%.o}.ko
+	done <"$kbuild/modules.order"
+	init_env+=" pp_modules=$mods"
+fi
 if [ "$(od -An -tx1 -N4 "$kernel" | tr -d ' ')" = 7f454c46 ]; then
 	# An ELF program: a User Mode Linux kernel, run natively as a host
 	# process. Its root is the host's / over hostfs, read-only; its console

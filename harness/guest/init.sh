@@ -2,8 +2,8 @@
 # PID 1 of the test VM. The root is the host's /, read-only, over 9p (QEMU) or
 # hostfs (UML); the guest writes only to tmpfs and to the host's
 # build/vm/<run>/guest, the "ppout" 9p share or, with pp_out=hostfs:DIR, DIR.
-# The kernel passes pp_tree=, pp_tests= and pp_out= from its command line as
-# environment.
+# The kernel passes pp_tree=, pp_tests=, pp_out= and pp_modules= from its
+# command line as environment.
 # Every line for the host starts with "PPVM:".
 set -u
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp PYTHONDONTWRITEBYTECODE=1 LANG=C.UTF-8
@@ -81,6 +81,17 @@ unwire() {
 	ip addr flush dev "$WIRED_PEER"
 	unset NETIF LOCAL_V4 REMOTE_V4 REMOTE_TYPE REMOTE_ARGS WIRED_PEER
 }
+
+# The kernel's modules (vm.sh), before any test; a test that needs one that
+# did not load fails on its own.
+pp_modules=${pp_modules:-}
+for m in ${pp_modules//,/ }; do
+	if insmod "$m"; then
+		echo "PPVM: module $(basename "$m") loaded"
+	else
+		echo "PPVM: module $m did not load"
+	fi
+done
 
 echo "PPVM: boot-dma-errors $(dma_errors)"
 # pp_tests: space-separated "DIR/TEST" paths below the tree (kselftest programs),

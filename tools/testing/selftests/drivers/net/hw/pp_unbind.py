@@ -216,6 +216,11 @@ def unbind_with_pages_held(cfg, nf) -> None:
     old = read_file(DMA_DEBUG + "/all_errors")
     write_file(DMA_DEBUG + "/all_errors", 1)
     defer(write_file, DMA_DEBUG + "/all_errors", old)
+    # A datagram read on another CPU than the one that received it would
+    # wait on that CPU's deferred-free list (skb_attempt_defer_free())
+    # until it next runs NET_RX, and keep the pool alive: free it where it
+    # is read.
+    sysctl_set("net.core.skb_defer_max", 0)
     if bind:
         # The fragment must outlive the unbind and the bind.
         sysctl_set("net.ipv4.ipfrag_time", 3600)

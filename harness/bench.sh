@@ -106,10 +106,10 @@ for k in "${uml[@]}"; do kernel bench-um "$k"; done
 # The guest's TSC is the host's under QEMU TCG, but the guest often cannot
 # calibrate it (no HPET or PM timer, the PIT loop too slow) and then keeps
 # time with jiffies, 4 ms a tick: give it the host's TSC rate.
-tsc_khz=$( { dmesg 2>/dev/null | sed -n 's/.*tsc: Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p;
-	    s/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p'
-	    sed -n 's/^cpu MHz[[:space:]]*: \([0-9.]*\)$/\1/p' /proc/cpuinfo; } |
-	head -n 1 | awk '{ printf "%d", $1 * 1000 }')
+mhz=$(dmesg 2>/dev/null | sed -n 's/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p;
+	s/.*tsc: Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p' | tail -n 1) || mhz=
+[ -n "$mhz" ] || mhz=$(sed -n 's/^cpu MHz[[:space:]]*: \([0-9.]*\)$/\1/p' /proc/cpuinfo | tail -n 1)
+tsc_khz=$(awk -v m="${mhz:-0}" 'BEGIN { printf "%d", m * 1000 }')
 [ -n "$tsc_khz" ] && [ "$tsc_khz" -gt 0 ] || die "bench: cannot read the host's TSC rate"
 say "bench: guests get tsc_early_khz=$tsc_khz"
 

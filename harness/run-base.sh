@@ -23,6 +23,16 @@ if [ "$mode" = tests ]; then
 	check copies-match-patches "$HARNESS/series.sh" check
 	mapfile -t patches < <(series_patches)
 	check checkpatch python3 "$HARNESS/checks/checkpatch.py" "$TREE" "${patches[@]}"
+	# What only harness/bench.sh applies must still apply to the series.
+	for p in "$HARNESS"/bench/"$PP_BASE"-*.patch; do
+		[ -f "$p" ] || continue
+		if git -C "$TREE" apply --check "$p" 2>"$LOGS/bench-patch.log"; then
+			result PASS "${p#"$TOP"/} applies to the series' head"
+		else
+			sed 's/^/  | /' "$LOGS/bench-patch.log" >&2
+			result FAIL "${p#"$TOP"/} applies to the series' head"
+		fi
+	done
 fi
 # Builds and tests run on TEST_BRANCH (lib.sh): check it out where they build.
 if [ "$TEST_BRANCH" != "$SERIES_BRANCH" ]; then

@@ -84,9 +84,10 @@ unwire() {
 
 # The kernel's modules (vm.sh), before any test; a test that needs one that
 # did not load fails on its own.
+# Through the root's bind: a tmpfs above hides a build folder under /tmp.
 pp_modules=${pp_modules:-}
 for m in ${pp_modules//,/ }; do
-	if insmod "$m"; then
+	if insmod "/dev/.pp-root$m"; then
 		echo "PPVM: module $(basename "$m") loaded"
 	else
 		echo "PPVM: module $m did not load"

@@ -95,8 +95,8 @@ kernel() {
 	PP_SRC=${src[$2]} PP_OUT=$kb "$HARNESS/build.sh" "$1"
 	mkdir -p "$md"
 	(cd "$TREE" && cp "${modsrc[@]}" "$md/")
-	make -s -C "$md" ARCH="$arch" KDIR="$kb" CC="$KCC" >/dev/null
-	[ -f "$md/$ko" ] || die "bench: the module did not build against the $2 kernel ($1)"
+	module_build "$md" "$kb" "$md/build.log" ARCH="$arch" && [ -f "$md/$ko" ] ||
+		die "bench: the module did not build against the $2 kernel ($1)"
 	say "bench: $1 $2 kernel and module ready"
 }
 qemu=(base floor series)

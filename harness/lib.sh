@@ -267,3 +267,31 @@ summary() {
 	echo "$pass passed, $fail failed$([ "$skip" -eq 0 ] || echo ", $skip skipped")"
 	[ "$fail" -eq 0 ]
 }
+
+# run_bases main|tests: the top-level jobs' frame. Fresh results, the
+# packages, then run-base.sh in that mode on each base of PP_BASES in turn
+# (7.3 unless set).
+run_bases() {
+	local base
+	: >"$RESULTS"
+	RESULT_PREFIX=
+	stage deps "$HARNESS/deps.sh"
+	for base in ${PP_BASES:-7.3}; do
+		# A base's stages that stop on an error they did not record still fail.
+		PP_BASE=$base "$HARNESS/run-base.sh" "$1" ||
+			echo "FAIL $base: run-base.sh ran to the end (exit $?)" >>"$RESULTS"
+	done
+}
+
+# module_build DIR KDIR LOG [MAKE-ARG...]: build the out-of-tree module whose
+# Makefile is in DIR against the kernel build KDIR, make's output in LOG. An
+# error or a compiler warning fails it, with the end of LOG shown.
+module_build() {
+	local dir=$1 kdir=$2 log=$3
+	shift 3
+	if make -C "$dir" KDIR="$kdir" CC="$KCC" "$@" >"$log" 2>&1 && ! grep -q 'warning:' "$log"; then
+		return 0
+	fi
+	sed 's/^/  | /' "$log" | tail -n 30 >&2
+	return 1
+}

@@ -4,13 +4,5 @@
 # where the base has the VM, the selftests under QEMU), and print a summary.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-: >"$RESULTS"
-RESULT_PREFIX=
-
-stage deps "$HARNESS/deps.sh"
-for base in ${PP_BASES:-7.3}; do
-	# A base's stages that stop on an error they did not record still fail.
-	PP_BASE=$base "$HARNESS/run-base.sh" main ||
-		echo "FAIL $base: run-base.sh ran to the end (exit $?)" >>"$RESULTS"
-done
+run_bases main
 summary

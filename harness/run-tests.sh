@@ -6,15 +6,7 @@
 # non-zero if anything failed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-: >"$RESULTS"
-RESULT_PREFIX=
-
-stage deps "$HARNESS/deps.sh"
-for base in ${PP_BASES:-7.3}; do
-	# A base's stages that stop on an error they did not record still fail.
-	PP_BASE=$base "$HARNESS/run-base.sh" tests ||
-		echo "FAIL $base: run-base.sh ran to the end (exit $?)" >>"$RESULTS"
-done
+run_bases tests
 # The checkers fed crafted bad input, with the 7.3 tree's kunit parser.
 check harness-selftests python3 "$HARNESS/selftest.py"
 summary

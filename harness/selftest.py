@@ -23,6 +23,9 @@ def case(fn):
         ok, detail = fn()
     except Exception as e:  # a crash of a case is its failure
         ok, detail = False, repr(e)
+    if ok is None:  # the case does not apply here: detail says why
+        print(f"SKIP harness: {fn.__doc__.strip()} ({detail})")
+        return
     print(f"{'PASS' if ok else 'FAIL'} harness: {fn.__doc__.strip()}")
     if not ok:
         print("  " + str(detail).replace("\n", "\n  "))
@@ -235,6 +238,59 @@ def t_cover_letter():
     return ok, out
 
 
+BENCH_SH = os.path.join(TREE, "tools", "testing", "selftests", "net", "bench", "test_bench_page_pool.sh")
+BENCH_OK = "bench_page_pool: Type:no-softirq-page_pool01 Per elem: 20 cycles(tsc) 5.100 ns (step:0)"
+
+
+def bench_script(lines):
+    """Run the series' test_bench_page_pool.sh with insmod "printing" LINES.
+
+    insmod, rmmod and dmesg are stand-ins on PATH, and /dev/kmsg is a file
+    bind-mounted in a mount namespace of its own, so the script's marker and
+    the "module's" lines land in one log that the stand-in dmesg prints.
+    """
+    with tempfile.TemporaryDirectory() as d:
+        kmsg = os.path.join(d, "kmsg")
+        open(kmsg, "w").close()
+        for name, body in (("insmod", 'printf "%s\n" "$PP_FAKE_KMSG" >>/dev/kmsg'),
+                           ("rmmod", "exit 0"), ("dmesg", "cat /dev/kmsg")):
+            path = os.path.join(d, name)
+            open(path, "w").write(f"#!/bin/bash\n{body}\n")
+            os.chmod(path, 0o755)
+        env = dict(os.environ, PATH=d + ":" + os.environ["PATH"], PP_FAKE_KMSG="\n".join(lines))
+        return run("unshare", "-m", "bash", "-c", 'mount --bind "$1" /dev/kmsg && exec bash "$2" x.ko loops=1000',
+                   "sh", kmsg, BENCH_SH, env=env)
+
+
+def t_bench_script():
+    """test_bench_page_pool.sh fails an aborted, untimed or warning run, passes a clean one"""
+    if not os.path.exists(BENCH_SH):
+        return None, "the applied series has no test_bench_page_pool.sh"
+    probe = run("unshare", "-m", "true")
+    if probe.returncode != 0:
+        return None, "unshare -m needs root: " + probe.stderr.strip()
+    runs = {
+        "clean": ([BENCH_OK], 0, "Per elem: 20 cycles"),
+        "warn": ([BENCH_OK, "WARNING: CPU: 1 PID: 7 at net/core/page_pool.c:1 f+0x1/0x2"], 1,
+                 "FAIL: the kernel warned"),
+        "loops": ([BENCH_OK, "bench_page_pool: ERR: need more(>1000) loops(1) for timing"], 1,
+                  "FAIL: a test did not complete"),
+        "tsc": ([BENCH_OK, "bench_page_pool: ABORT: timing took ZERO TSC time"], 1,
+                "FAIL: a test did not complete"),
+        "short": ([BENCH_OK, "bench_page_pool: WARNING: Invoke count(10) smaller than loops(1000)"], 1,
+                  "FAIL: a test did not complete"),
+        "wallclock": ([BENCH_OK, "bench_page_pool: ABORT: timing took ZERO wallclock time"], 0,
+                      "note: a test took less than one tick"),
+        "silent": ([], 1, "FAIL: the module printed nothing"),
+    }
+    bad = []
+    for name, (lines, rc, want) in runs.items():
+        r = bench_script(lines)
+        if (r.returncode != 0) != (rc != 0) or want not in r.stdout:
+            bad.append(f"{name}: exit {r.returncode}, wanted {rc} and {want!r}\n{r.stdout}{r.stderr}")
+    return not bad, "\n".join(bad)
+
+
 def failed_in(verdicts, case, passed=None):
     """checks/controls.sh's failed_in, run as it stands there."""
     script = os.path.join(HARNESS, "checks", "controls.sh")
@@ -333,6 +389,6 @@ def t_bench():
 
 for t in (t_clean, t_warn, t_splats, t_benign, t_allow, t_kunit_fail, t_kunit_missing, t_dma_errors,
           t_selftest_fail, t_selftest_splat, t_selftest_skip, t_failed_in,
-          t_kconfig, t_kconfig_merge, t_checkpatch, t_cover_letter, t_bench):
+          t_kconfig, t_kconfig_merge, t_checkpatch, t_cover_letter, t_bench, t_bench_script):
     case(t)
 sys.exit(0 if all(results) else 1)

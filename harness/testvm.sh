@@ -58,6 +58,7 @@ BENCH_MOD=tools/testing/selftests/net/bench/page_pool
 bench_modules() {
 	local kdir=$BUILD/kbuild-test-x86_64 c out key name rc=0
 	key=$(sha256sum <"$kdir/Module.symvers" | cut -c1-16)
+	mkdir -p "$BUILD/bench-modules"
 	for c in $(git -C "$TREE" rev-list --reverse "$BASE_TAG..$TEST_BRANCH" -- "$BENCH_MOD"); do
 		out=$BUILD/bench-modules/$c
 		name="bench module builds with W=1, no warning, at: $(git -C "$TREE" log -1 --format=%s "$c")"
@@ -68,17 +69,15 @@ bench_modules() {
 		rm -rf "$out"
 		mkdir -p "$out"
 		git -C "$TREE" archive "$c:$BENCH_MOD" | tar -x -C "$out"
-		if make -C "$out" KDIR="$kdir" CC="$KCC" W=1 >"$out/build.log" 2>&1 &&
-		   ! grep -q 'warning:' "$out/build.log" && [ -f "$out/bench_page_pool.ko" ]; then
+		if module_build "$out" "$kdir" "$out/build.log" W=1 2>&1 && [ -f "$out/bench_page_pool.ko" ]; then
 			echo ok >"$out/verdict-$key"
 			echo "PASS $name"
 		else
-			sed 's/^/  | /' "$out/build.log" | tail -n 30
 			echo "FAIL $name"
 			rc=1
 		fi
 	done
-	make -s -C "$TREE/$BENCH_MOD" KDIR="$kdir" CC="$KCC" || return 1
+	module_build "$TREE/$BENCH_MOD" "$kdir" "$BUILD/bench-modules/head.log" || return 1
 	return $rc
 }
 

@@ -16,37 +16,12 @@ mkdir -p "$cache"
 
 # apt options for the base's suite: the machine's own sources, or a private
 # configuration that lists only BASE_APT_SOURCE.
-SYSTEM_APT="the machine's apt sources"
-apt_opts=()
-if [ -n "$BASE_APT_SOURCE" ]; then
-	aptdir=$BUILD/apt
-	mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial"
-	echo "$BASE_APT_SOURCE" >"$aptdir/sources.list"
-	apt_opts=(-o "Dir::Etc::sourcelist=$aptdir/sources.list" -o "Dir::Etc::sourceparts=-"
-		  -o "Dir::State::Lists=$aptdir/lists" -o "Dir::Cache=$aptdir/cache")
-fi
+apt_setup "$BUILD/apt" "$BASE_APT_SOURCE"
 
 pick_version() {
-	local avail
-	if ! apt-cache "${apt_opts[@]}" show "$BASE_PKG" >/dev/null 2>&1; then
-		say "looking up $BASE_PKG (${BASE_APT_SOURCE:-$SYSTEM_APT})"
-		apt-get "${apt_opts[@]}" update -q >&2 || true
-	fi
-	avail=$(apt-cache "${apt_opts[@]}" madison "$BASE_PKG" 2>/dev/null | awk -F'|' '{gsub(/ /, "", $2); print $2}')
-	if [ -z "$avail" ]; then
-		die "apt knows no $BASE_PKG package in ${BASE_APT_SOURCE:-$SYSTEM_APT}.
-    Check the network and that suite, or set PP_BASE_TARBALL to a $BASE_PKG.tar.xz you have."
-	fi
-	if grep -qxF "$BASE_PIN" <<<"$avail"; then
-		echo "$BASE_PIN"
-		return
-	fi
-	local newest
-	newest=$(sort -V <<<"$avail" | tail -n 1)
-	say "WARNING: pinned $BASE_PKG $BASE_PIN is no longer in the archive."
-	say "WARNING: falling back to the newest one, $newest. The series was cut against"
-	say "WARNING: $BASE_PIN; if it does not apply, rebase it and update BASE_PIN in harness/lib.sh."
-	echo "$newest"
+	apt_pick "$BASE_PKG" "$BASE_PIN" \
+		"the series was cut against $BASE_PIN; if it does not apply, rebase it and update BASE_PIN in harness/lib.sh" \
+		"or set PP_BASE_TARBALL to a $BASE_PKG.tar.xz you have"
 }
 
 tarball_from_deb() {

@@ -295,3 +295,40 @@ module_build() {
 	sed 's/^/  | /' "$log" | tail -n 30 >&2
 	return 1
 }
+
+# apt_setup DIR [SOURCE-LINE]: set apt_opts for apt-get and apt-cache. With a
+# sources.list line, a private configuration in DIR that lists only it (the
+# machine's /etc/apt is never touched); without, the machine's own sources.
+apt_setup() {
+	apt_opts=()
+	apt_where=${2:-"the machine's apt sources"}
+	[ -n "${2:-}" ] || return 0
+	mkdir -p "$1/lists/partial" "$1/cache/archives/partial"
+	echo "$2" >"$1/sources.list"
+	apt_opts=(-o "Dir::Etc::sourcelist=$1/sources.list" -o "Dir::Etc::sourceparts=-"
+		  -o "Dir::State::Lists=$1/lists" -o "Dir::Cache=$1/cache")
+}
+
+# apt_pick PKG PIN WHAT-IF-NOT HOW-ELSE: print PIN if apt_setup's sources have
+# that version of PKG (binary or source), else say so and print the newest
+# one; die, naming HOW-ELSE, if they have none.
+apt_pick() {
+	local pkg=$1 pin=$2 avail newest
+	if ! apt-cache "${apt_opts[@]}" madison "$pkg" 2>/dev/null | grep -q .; then
+		say "looking up $pkg ($apt_where)"
+		apt-get "${apt_opts[@]}" update -q >&2 || true
+	fi
+	avail=$(apt-cache "${apt_opts[@]}" madison "$pkg" 2>/dev/null | awk -F'|' '{gsub(/ /, "", $2); print $2}')
+	if [ -z "$avail" ]; then
+		die "apt knows no $pkg package in $apt_where.
+    Check the network and that suite, $4."
+	fi
+	if grep -qxF "$pin" <<<"$avail"; then
+		echo "$pin"
+		return
+	fi
+	newest=$(sort -V <<<"$avail" | tail -n 1)
+	say "WARNING: pinned $pkg $pin is no longer in the archive."
+	say "WARNING: falling back to the newest one, $newest; $3."
+	echo "$newest"
+}

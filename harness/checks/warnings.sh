@@ -19,14 +19,21 @@ git -C "$head_src" checkout -q --detach "$TEST_BRANCH"
 
 touched() { series_files "$TEST_BRANCH" AM "$@" ':!tools' ':!Documentation'; }
 
-# The kernel's own test of the checker (7.3 needs a sparse that knows
-# __typeof_unqual__; Debian 12's 0.6.4 does not): without a usable sparse,
-# W=1 alone, and one SKIP line that says why.
-checker=C=2
-if [ -x "$head_src/scripts/checker-valid.sh" ] &&
-   [ "$("$head_src/scripts/checker-valid.sh" sparse -m64 2>/dev/null)" != 1 ]; then
-	checker=C=0
-	echo "SKIP sparse: $(sparse --version 2>&1 | head -n 1) fails this tree's scripts/checker-valid.sh; W=1 only"
+# The kernel's own test of the checker. 7.3 needs a sparse that knows
+# __typeof_unqual__, which Debian 12's 0.6.4 does not: then the one
+# harness/sparse.sh builds. Without a usable sparse, W=1 alone, and one SKIP
+# line that says why.
+checker=C=2 sparse=sparse
+valid() { [ ! -x "$head_src/scripts/checker-valid.sh" ] ||
+	  [ "$("$head_src/scripts/checker-valid.sh" "$1" -m64 2>/dev/null)" = 1 ]; }
+if ! valid sparse; then
+	system="$(sparse --version 2>&1 | head -n 1)"
+	if sparse=$("$HARNESS/sparse.sh") && valid "$sparse"; then
+		echo "sparse: $system fails this tree's scripts/checker-valid.sh; using $sparse"
+	else
+		checker=C=0
+		echo "SKIP sparse: $system fails this tree's scripts/checker-valid.sh, and so does ${sparse:-no other}; W=1 only"
+	fi
 fi
 
 # Warnings of one build of OBJ in SRC/OUT, without the tree's path and line
@@ -36,7 +43,7 @@ warnings_of() {
 	local src=$1 out=$2 obj=$3 log
 	log=$(mktemp)
 	rm -f "$out/$obj"
-	make -C "$src" O="$out" ARCH=x86_64 CC="$KCC" "$checker" W=1 -j"$JOBS" "$obj" >"$log" 2>&1 || true
+	make -C "$src" O="$out" ARCH=x86_64 CC="$KCC" "$checker" CHECK="$sparse" W=1 -j"$JOBS" "$obj" >"$log" 2>&1 || true
 	{
 		# CHECK names the source with (6.12) or without (7.3) the tree's path.
 		if ! grep -qE "^  CC( \[M\])? +$obj\$" "$log" ||
@@ -77,7 +84,7 @@ for f in $(touched '*.c'); do
 	new=$(warnings_of "$head_src" "$head_out" "$obj")
 	old=
 	if [ -f "$base_src/$f" ]; then
-		cache=$base_out/.warn-$(echo "$obj" | tr / _)-$checker-$(sha256sum <"$0" | cut -c1-12)
+		cache=$base_out/.warn-$(echo "$obj" | tr / _)-$checker-$({ cat "$0"; echo "$sparse"; } | sha256sum | cut -c1-12)
 		[ -f "$cache" ] || warnings_of "$base_src" "$base_out" "$obj" >"$cache"
 		old=$(cat "$cache")
 	fi

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests for the page_pool's DMA mappings and for the items that track
- * its netmems.
+ * KUnit tests for the page_pool's DMA mappings, for the items that track
+ * its netmems, and for the parameters page_pool_create() must refuse.
  *
  * The pools map their pages for a KUnit device. A test that needs a page's
  * release to stop inside its DMA unmap redirects page_pool_dma_unmap() with
@@ -23,6 +23,7 @@
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/wait_bit.h>
 #include <net/netdev_rx_queue.h>
 #include <net/page_pool/helpers.h>
@@ -439,12 +440,79 @@ static void pp_test_items_follow_peak(struct kunit *test)
 	page_pool_destroy(pool);
 }
 
+/* page_pool_create() parameters that it must refuse, and its answer. */
+struct pp_test_bad_params {
+	const char *name;
+	unsigned int flags;
+	unsigned int order;
+	enum dma_data_direction dma_dir;
+	unsigned int max_len;
+	bool no_dev;
+	int err;
+};
+
+static const struct pp_test_bad_params pp_test_bad_params[] = {
+	{ .name = "unknown-flag", .flags = (PP_FLAG_ALL + 1) & ~PP_FLAG_ALL,
+	  .err = -EINVAL },
+	{ .name = "dma-to-device", .flags = PP_FLAG_DMA_MAP,
+	  .dma_dir = DMA_TO_DEVICE, .err = -EINVAL },
+	{ .name = "dma-none", .flags = PP_FLAG_DMA_MAP, .dma_dir = DMA_NONE,
+	  .err = -EINVAL },
+	{ .name = "dma-map-no-device", .flags = PP_FLAG_DMA_MAP,
+	  .dma_dir = DMA_FROM_DEVICE, .no_dev = true, .err = -EINVAL },
+	{ .name = "sync-without-map", .flags = PP_FLAG_DMA_SYNC_DEV,
+	  .dma_dir = DMA_FROM_DEVICE, .max_len = PAGE_SIZE, .err = -EINVAL },
+	{ .name = "sync-max-len-0",
+	  .flags = PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV,
+	  .dma_dir = DMA_FROM_DEVICE, .err = -EINVAL },
+	{ .name = "order-above-max", .order = MAX_PAGE_ORDER + 1,
+	  .err = -EINVAL },
+};
+
+static void pp_test_bad_params_desc(const struct pp_test_bad_params *p,
+				    char *desc)
+{
+	strscpy(desc, p->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(pp_test_bad_params, pp_test_bad_params,
+		  pp_test_bad_params_desc);
+
+/* page_pool_create() refuses parameters it cannot honour with an error, and
+ * hands out no pool. A pool that was wrongly created is destroyed without
+ * allocating from it: its first allocation could be what crashes.
+ */
+static void pp_test_create_bad_params(struct kunit *test)
+{
+	const struct pp_test_bad_params *bad = test->param_value;
+	struct pp_test *t = test->priv;
+	struct page_pool_params pp = {
+		.flags = bad->flags,
+		.order = bad->order,
+		.pool_size = 64,
+		.nid = NUMA_NO_NODE,
+		.dev = bad->no_dev ? NULL : t->dev,
+		.dma_dir = bad->dma_dir,
+		.max_len = bad->max_len,
+	};
+	struct page_pool *pool;
+
+	pool = page_pool_create(&pp);
+	if (!IS_ERR_OR_NULL(pool))
+		page_pool_destroy(pool);
+	KUNIT_EXPECT_TRUE_MSG(test, IS_ERR(pool), "a pool was created");
+	if (IS_ERR(pool))
+		KUNIT_EXPECT_EQ(test, PTR_ERR(pool), bad->err);
+}
+
 static struct kunit_case pp_test_cases[] = {
 	KUNIT_CASE(pp_test_destroy_waits_for_unmap),
 	KUNIT_CASE(pp_test_destroy_unmaps_inflight),
 	KUNIT_CASE_PARAM(pp_test_item_alloc_fails, pp_test_order_gen_params),
 	KUNIT_CASE_PARAM(pp_test_items_follow_peak,
 			 pp_test_ring_size_gen_params),
+	KUNIT_CASE_PARAM(pp_test_create_bad_params,
+			 pp_test_bad_params_gen_params),
 	{}
 };
 

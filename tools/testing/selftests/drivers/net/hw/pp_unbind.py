@@ -66,12 +66,21 @@ def write_file(path, val):
         f.write(str(val))
 
 
-def sysctl_set(name, val):
-    """Set sysctl @name to @val until the test case ends."""
-    path = "/proc/sys/" + name.replace(".", "/")
+def set_for_case(path, val):
+    """Write @val to @path until the test case ends."""
     old = read_file(path)
     write_file(path, val)
     defer(write_file, path, old)
+
+
+def sysctl_set(name, val):
+    """Set sysctl @name to @val until the test case ends."""
+    set_for_case("/proc/sys/" + name.replace(".", "/"), val)
+
+
+def wait_carrier(cfg, when):
+    wait_until(lambda: read_file(f"/sys/class/net/{cfg.ifname}/carrier")
+               == "1", f"carrier {when}")
 
 
 def dma_errors():
@@ -114,8 +123,7 @@ def nsim_port_del(cfg, nsimdev):
     nsim.dfs_write("pp_dma", "Y")
     ip(f"link set dev {cfg.ifname} down")
     ip(f"link set dev {cfg.ifname} up")
-    wait_until(lambda: read_file(f"/sys/class/net/{cfg.ifname}/carrier")
-               == "1", "carrier after the DMA mode is on")
+    wait_carrier(cfg, "after the DMA mode is on")
     return f"netdevsim{nsimdev.addr}", lambda: nsimdev.remove_nsim(nsim), None
 
 
@@ -186,8 +194,7 @@ def rebind(cfg, drv, pci_path):
         ip(f"link set dev {name} name {cfg.ifname}")
     ip(f"addr replace {cfg.addr_v['4']}/24 dev {cfg.ifname}")
     ip(f"link set dev {cfg.ifname} up")
-    wait_until(lambda: read_file(f"/sys/class/net/{cfg.ifname}/carrier")
-               == "1", "carrier after bind")
+    wait_carrier(cfg, "after bind")
 
 
 @ksft_disruptive
@@ -213,9 +220,7 @@ def unbind_with_pages_held(cfg, nf) -> None:
         raise KsftSkipEx(f"{cfg.ifname} has no page pools")
 
     # Every error, not only the first of the boot.
-    old = read_file(DMA_DEBUG + "/all_errors")
-    write_file(DMA_DEBUG + "/all_errors", 1)
-    defer(write_file, DMA_DEBUG + "/all_errors", old)
+    set_for_case(DMA_DEBUG + "/all_errors", 1)
     # A datagram read on another CPU than the one that received it would
     # wait on that CPU's deferred-free list (skb_attempt_defer_free())
     # until it next runs NET_RX, and keep the pool alive: free it where it

@@ -68,3 +68,12 @@ fi
 cp "$out/.config.frag" "$out/.config.frag.used"
 say "build $profile ($arch) in ${out#"$TOP"/}: make ${*:-all}"
 "${mk[@]}" "$@"
+
+# An x86 bzImage must carry the kernel this build compressed (see kcc: an
+# object ccache gave back once carried an earlier one).
+bz=$out/arch/x86/boot/bzImage
+for z in "$out"/arch/x86/boot/compressed/vmlinux.bin.*; do
+	[ -f "$bz" ] && [ -f "$z" ] || continue
+	python3 -c 'import sys; sys.exit(open(sys.argv[2], "rb").read() not in open(sys.argv[1], "rb").read())' "$bz" "$z" ||
+		die "${bz#"$TOP"/} does not carry ${z#"$TOP"/}: the image holds another kernel"
+done

@@ -101,8 +101,9 @@ series_patches() {
 }
 
 # The compiler of every kernel and module build: gcc through ccache (deps.sh
-# installs it), plain gcc without.
-KCC="ccache gcc"
+# installs it) by way of kcc, which keeps assembler sources out of the cache;
+# plain gcc without ccache.
+KCC="$HARNESS/kcc gcc"
 command -v ccache >/dev/null || KCC=gcc
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/pp-series-ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-15G}

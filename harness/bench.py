@@ -13,7 +13,9 @@ the QEMU x86_64 kernels base, floor and series and, if bench.sh ran them,
 the UML kernels base and series; and the page_pool_tracking suite's lines
 ("mechanism=item batch=64 n=131072 take_ns=2.794 release_ns=3.484"; item and
 xarray on DMA-mapped pages, item_nodma in a pool that maps nothing) from
-BENCHDIR/tracking-ROUND.log, if present. Prints per test the median of each
+BENCHDIR/tracking-ROUND.log, if present, with its memory lines ("memory
+ring=1024 netmems=1152 scheme=xarray bytes=11520": counted, so every round
+must agree). Prints per test the median of each
 kernel with its spread (min-max over the rounds, and as a share of the
 median), the ratios of the medians with the interquartile range of the
 per-round ratios (each round runs every kernel back to back, so a slow round
@@ -31,6 +33,7 @@ LINE = re.compile(r"test=(\S+) dma=(\d) n=(\d+) ns=([\d.]+) cycles=(\d+)(?: page
 TIMEBENCH = re.compile(r"Type:(\S+) Per elem: (\d+) cycles\(tsc\) ([\d.]+) ns")
 TB_DESTROY = re.compile(r"Type:(destroy-inflight)-dma pages:(\d+) took: \d+ cycles\(tsc\) (\d+) ns")
 TRACK = re.compile(r"mechanism=(\S+) batch=(\d+) n=\d+ take_ns=([\d.]+) release_ns=([\d.]+)")
+TRACK_MEM = re.compile(r"memory ring=(\d+) netmems=(\d+) scheme=(\S+) bytes=(\d+)")
 # (test, dma) -> (the kernel series is compared with, allowed margin); the
 # destroy target is a wall-time bound in ms per number of pages out.
 TARGETS = {
@@ -112,6 +115,35 @@ def read_tracking(benchdir, rounds):
         if not found:
             sys.exit(f"bench.py: {path} has no page_pool_tracking result")
     return runs
+
+
+def read_tracking_memory(benchdir, rounds):
+    """(ring, netmems) -> scheme -> bytes, the same in every round; {} if not run."""
+    mem = {}
+    for r in range(1, rounds + 1):
+        path = os.path.join(benchdir, f"tracking-{r}.log")
+        for line in lines_of(path) or []:
+            m = TRACK_MEM.search(line)
+            if not m:
+                continue
+            key, scheme, nbytes = (int(m.group(1)), int(m.group(2))), m.group(3), int(m.group(4))
+            seen = mem.setdefault(key, {}).setdefault(scheme, nbytes)
+            if seen != nbytes:
+                sys.exit(f"bench.py: {path}: {scheme} at ring {key[0]} took {nbytes} bytes, "
+                         f"another round {seen}")
+    return mem
+
+
+def memory_table(mem):
+    """Bytes a pool's tracking takes with its ring and cache full."""
+    print("| ring | netmems out | 7.3 xarray, DMA-mapping pool | 7.3, pool maps nothing "
+          "| items, DMA-mapping pool | items, pool maps nothing | items/xarray |")
+    print("|---|---|---|---|---|---|---|")
+    for (ring, n), by in sorted(mem.items()):
+        kib = {k: f"{v / 1024:.1f} KiB" for k, v in by.items()}
+        ratio = f"{by['item'] / by['xarray']:.2f}" if by.get("xarray") and "item" in by else "-"
+        print(f"| {ring} | {n} | {kib.get('xarray', '-')} | 0 | {kib.get('item', '-')} "
+              f"| {kib.get('item_nodma', '-')} | {ratio} |")
 
 
 def spread(xs):
@@ -222,6 +254,11 @@ def main():
         print(f"\n### page_pool_tracking (KUnit, UML), {rounds} runs\n")
         print(f"ns per page tracked (take) and released (release), {SPREAD}\n")
         tracking_table(tracking)
+        mem = read_tracking_memory(benchdir, rounds)
+        if mem:
+            print(f"\n### page_pool_tracking memory (KUnit, UML), the same in {rounds} runs\n")
+            print("what tracking takes for a pool whose ring and alloc cache are full\n")
+            memory_table(mem)
 
 
 if __name__ == "__main__":

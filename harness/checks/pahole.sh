@@ -46,6 +46,12 @@ for st in page netmem_desc net_iov; do
 	expect "sizeof(struct $st) unchanged" \
 		"$(size_of "$dir/head.o" "$st")" "$(size_of "$dir/base.o" "$st")"
 done
+# The pool itself (7.3): the series' fields take the xarray's place, and its
+# cache lines stay 27 on x86_64.
+if [ "$PP_BASE" = 7.3 ]; then
+	expect "sizeof(struct page_pool) unchanged" \
+		"$(size_of "$dir/head.o" page_pool)" "$(size_of "$dir/base.o" page_pool)"
+fi
 # Once the series carry the item slot: it takes the place of the base's pool
 # pointer in struct page, and an item is two words.
 if [ -n "$(offset_of "$dir/head.o" page pp_item)" ]; then

@@ -38,17 +38,20 @@ MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
 #define PP_TEST_HANG_TIMEOUT	(60 * HZ)
 
 /* A release held inside its unmap, and the thread that destroys the pool
- * meanwhile.
+ * meanwhile. The release is held until destroy sleeps waiting for it or, with
+ * until_warned, until destroy has said that it waits.
  */
 struct pp_test_held_unmap {
 	struct page_pool *pool;
 	struct task_struct *destroyer;
 	struct completion started;
 	struct completion destroyed;
+	bool until_warned;
 	bool held;		/* the stub caught the release's unmap */
 	bool unmapped;		/* ... and has done it */
 	bool unmapped_at_return;	/* ... when page_pool_destroy() returned */
 	bool stuck;		/* destroy neither returned nor waited */
+	u32 warned;		/* destroy's warnings when the unmap went on */
 };
 
 struct pp_test {
@@ -152,11 +155,23 @@ static bool pp_test_destroy_waits(struct pp_test_held_unmap *h)
 	return waitqueue_active(wq);
 }
 
+/* Whether the held release may finish: destroy sleeps waiting for it or,
+ * when held past the bound, destroy has warned. The pool lives on while the
+ * held page is out.
+ */
+static bool pp_test_hold_over(struct pp_test_held_unmap *h)
+{
+	if (h->until_warned)
+		return READ_ONCE(h->pool->unmap_wait_warnings);
+	return pp_test_destroy_waits(h);
+}
+
 /* Stands in for page_pool_dma_unmap() in the test's thread. For the page the
  * test releases, with its mapping claimed and not yet undone: destroy the
  * pool from another thread now, and unmap only once destroy has either
- * returned or gone to sleep waiting. Anything else, such as another pool's
- * page freed by a softirq running on top of this thread, is unmapped at once.
+ * returned or gone as far as pp_test_hold_over() asks. Anything else, such
+ * as another pool's page freed by a softirq running on top of this thread,
+ * is unmapped at once.
  */
 static void pp_test_unmap_held(struct page_pool *pool, dma_addr_t dma)
 {
@@ -173,7 +188,7 @@ static void pp_test_unmap_held(struct page_pool *pool, dma_addr_t dma)
 	kunit_deactivate_static_stub(test, page_pool_dma_unmap);
 	wake_up_process(h->destroyer);
 
-	while (!completion_done(&h->destroyed) && !pp_test_destroy_waits(h)) {
+	while (!completion_done(&h->destroyed) && !pp_test_hold_over(h)) {
 		if (time_after(jiffies, timeout)) {
 			h->stuck = true;
 			break;
@@ -181,14 +196,18 @@ static void pp_test_unmap_held(struct page_pool *pool, dma_addr_t dma)
 		schedule_timeout_uninterruptible(1);
 	}
 
+	h->warned = READ_ONCE(pool->unmap_wait_warnings);
 	page_pool_dma_unmap(pool, dma);
 	WRITE_ONCE(h->unmapped, true);
 }
 
-/* page_pool_destroy() must not return while a page of the pool is being
- * unmapped: a driver may release its device as soon as destroy returns.
+/* Releases a page of a new pool, holding the release inside its unmap while
+ * another thread destroys the pool, and checks that destroy returned only
+ * after that unmap. Returns the hold, for the caller to check and free, or
+ * NULL when the case failed already.
  */
-static void pp_test_destroy_waits_for_unmap(struct kunit *test)
+static struct pp_test_held_unmap *
+pp_test_hold_release(struct kunit *test, bool until_warned)
 {
 	struct pp_test *t = test->priv;
 	struct pp_test_held_unmap *h;
@@ -201,7 +220,7 @@ static void pp_test_destroy_waits_for_unmap(struct kunit *test)
 	if (!page) {
 		page_pool_destroy(pool);
 		KUNIT_FAIL(test, "no page from a pool that maps for a KUnit device");
-		return;
+		return NULL;
 	}
 	/* Not KUnit-managed: a destroyer that never returns keeps using it. */
 	h = kzalloc_obj(*h);
@@ -212,10 +231,11 @@ static void pp_test_destroy_waits_for_unmap(struct kunit *test)
 		page_pool_destroy(pool);
 		kfree(h);
 		KUNIT_FAIL(test, "no memory or no destroyer thread");
-		return;
+		return NULL;
 	}
 	get_task_struct(h->destroyer);
 	h->pool = pool;
+	h->until_warned = until_warned;
 	init_completion(&h->started);
 	init_completion(&h->destroyed);
 	t->hold = h;
@@ -234,13 +254,57 @@ static void pp_test_destroy_waits_for_unmap(struct kunit *test)
 
 	returned = wait_for_completion_timeout(&h->destroyed, PP_TEST_HANG_TIMEOUT);
 	put_task_struct(h->destroyer);
-	KUNIT_ASSERT_TRUE_MSG(test, returned,
-			      "page_pool_destroy() did not return after the unmap");
+	if (!returned) {
+		/* The destroyer still uses @h: leak it. */
+		KUNIT_FAIL(test, "page_pool_destroy() did not return after the unmap");
+		return NULL;
+	}
 	KUNIT_EXPECT_TRUE_MSG(test, h->held, "the release did not unmap the page");
-	KUNIT_EXPECT_FALSE_MSG(test, h->stuck,
-			       "page_pool_destroy() neither returned nor waited for the unmap");
 	KUNIT_EXPECT_TRUE_MSG(test, h->unmapped_at_return,
 			      "page_pool_destroy() returned while a page was being unmapped");
+	return h;
+}
+
+/* page_pool_destroy() must not return while a page of the pool is being
+ * unmapped: a driver may release its device as soon as destroy returns.
+ */
+static void pp_test_destroy_waits_for_unmap(struct kunit *test)
+{
+	struct pp_test_held_unmap *h = pp_test_hold_release(test, false);
+
+	if (!h)
+		return;
+	KUNIT_EXPECT_FALSE_MSG(test, h->stuck,
+			       "page_pool_destroy() neither returned nor waited for the unmap");
+	kfree(h);
+}
+
+static void pp_test_restore_unmap_wait_warn(void *bound)
+{
+	WRITE_ONCE(page_pool_unmap_wait_warn, (unsigned long)bound);
+}
+
+/* A release that keeps destroy waiting past its bound makes destroy warn,
+ * naming the pool, and destroy still returns only once that release's unmap
+ * is done. The release is held until the warning, however long it takes;
+ * the bound is shortened so that the case does not wait ten seconds.
+ */
+static void pp_test_destroy_warns_on_held_unmap(struct kunit *test)
+{
+	void *bound = (void *)READ_ONCE(page_pool_unmap_wait_warn);
+	struct pp_test_held_unmap *h;
+	int err;
+
+	err = kunit_add_action_or_reset(test, pp_test_restore_unmap_wait_warn,
+					bound);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	WRITE_ONCE(page_pool_unmap_wait_warn, HZ / 10);
+
+	h = pp_test_hold_release(test, true);
+	if (!h)
+		return;
+	KUNIT_EXPECT_EQ_MSG(test, h->warned, 1,
+			    "page_pool_destroy() did not warn once about the unmap it waited for");
 	kfree(h);
 }
 
@@ -507,6 +571,7 @@ static void pp_test_create_bad_params(struct kunit *test)
 
 static struct kunit_case pp_test_cases[] = {
 	KUNIT_CASE(pp_test_destroy_waits_for_unmap),
+	KUNIT_CASE(pp_test_destroy_warns_on_held_unmap),
 	KUNIT_CASE(pp_test_destroy_unmaps_inflight),
 	KUNIT_CASE_PARAM(pp_test_item_alloc_fails, pp_test_order_gen_params),
 	KUNIT_CASE_PARAM(pp_test_items_follow_peak,

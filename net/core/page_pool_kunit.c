@@ -25,8 +25,10 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/wait_bit.h>
+#include <net/netdev_lock.h>
 #include <net/netdev_rx_queue.h>
 #include <net/page_pool/helpers.h>
+#include <net/page_pool/memory_provider.h>
 
 #include "page_pool_priv.h"
 
@@ -60,6 +62,9 @@ struct pp_test {
 	struct page_pool *counted;	/* the pool whose unmaps are counted */
 	atomic_t unmaps;
 	unsigned int block_allocs;	/* item blocks the pool asked for */
+	int mp_init_err;		/* what the memory provider's ->init says */
+	unsigned int mp_inits;		/* calls of its ->init ... */
+	unsigned int mp_destroys;	/* ... and of its ->destroy */
 };
 
 static int pp_test_init(struct kunit *test)
@@ -504,6 +509,71 @@ static void pp_test_items_follow_peak(struct kunit *test)
 	page_pool_destroy(pool);
 }
 
+/* The rx queues of the netdev that the pools of the memory provider rows
+ * are created for.
+ */
+#define PP_TEST_RX_QUEUES	1
+
+static void pp_test_netdev_setup(struct net_device *dev)
+{
+}
+
+KUNIT_DEFINE_ACTION_WRAPPER(pp_test_free_netdev, free_netdev,
+			    struct net_device *);
+
+/* A netdev, never registered, with PP_TEST_RX_QUEUES rx queues. */
+static struct net_device *pp_test_alloc_netdev(struct kunit *test)
+{
+	struct net_device *dev;
+
+	dev = alloc_netdev_mqs(0, "pptest%d", NET_NAME_UNKNOWN,
+			       pp_test_netdev_setup, 1, PP_TEST_RX_QUEUES);
+	KUNIT_ASSERT_NOT_NULL(test, dev);
+	KUNIT_ASSERT_EQ(test,
+			kunit_add_action_or_reset(test, pp_test_free_netdev, dev),
+			0);
+
+	return dev;
+}
+
+/* A memory provider for rows where page_pool_create() must refuse the pool
+ * before the provider hands out anything: it counts ->init and ->destroy,
+ * and has no netmem to give.
+ */
+static int pp_test_mp_init(struct page_pool *pool)
+{
+	struct pp_test *t = pool->mp_priv;
+
+	t->mp_inits++;
+
+	return t->mp_init_err;
+}
+
+static void pp_test_mp_destroy(struct page_pool *pool)
+{
+	struct pp_test *t = pool->mp_priv;
+
+	t->mp_destroys++;
+}
+
+static netmem_ref pp_test_mp_alloc_netmems(struct page_pool *pool, gfp_t gfp)
+{
+	return 0;
+}
+
+static bool pp_test_mp_release_netmem(struct page_pool *pool,
+				      netmem_ref netmem)
+{
+	return false;
+}
+
+static const struct memory_provider_ops pp_test_mp_ops = {
+	.alloc_netmems = pp_test_mp_alloc_netmems,
+	.release_netmem = pp_test_mp_release_netmem,
+	.init = pp_test_mp_init,
+	.destroy = pp_test_mp_destroy,
+};
+
 /* page_pool_create() parameters that it must refuse, and its answer. */
 struct pp_test_bad_params {
 	const char *name;
@@ -512,6 +582,10 @@ struct pp_test_bad_params {
 	enum dma_data_direction dma_dir;
 	unsigned int max_len;
 	bool no_dev;
+	bool netdev;		/* for rx queue @queue_idx of a netdev */
+	unsigned int queue_idx;
+	bool provider;		/* pp_test_mp_ops on rx queue 0 */
+	int mp_init_err;	/* what its ->init returns */
 	int err;
 };
 
@@ -531,6 +605,23 @@ static const struct pp_test_bad_params pp_test_bad_params[] = {
 	  .dma_dir = DMA_FROM_DEVICE, .err = -EINVAL },
 	{ .name = "order-above-max", .order = MAX_PAGE_ORDER + 1,
 	  .err = -EINVAL },
+	{ .name = "unreadable-no-netdev",
+	  .flags = PP_FLAG_ALLOW_UNREADABLE_NETMEM, .err = -EINVAL },
+	{ .name = "unreadable-queue-out-of-range",
+	  .flags = PP_FLAG_ALLOW_UNREADABLE_NETMEM, .netdev = true,
+	  .queue_idx = PP_TEST_RX_QUEUES, .err = -EINVAL },
+	{ .name = "provider-no-dma-map",
+	  .flags = PP_FLAG_ALLOW_UNREADABLE_NETMEM, .netdev = true,
+	  .provider = true, .err = -EOPNOTSUPP },
+	{ .name = "provider-no-dma-sync",
+	  .flags = PP_FLAG_ALLOW_UNREADABLE_NETMEM | PP_FLAG_DMA_MAP,
+	  .dma_dir = DMA_FROM_DEVICE, .netdev = true, .provider = true,
+	  .err = -EOPNOTSUPP },
+	{ .name = "provider-init-fails",
+	  .flags = PP_FLAG_ALLOW_UNREADABLE_NETMEM | PP_FLAG_DMA_MAP |
+		   PP_FLAG_DMA_SYNC_DEV,
+	  .dma_dir = DMA_FROM_DEVICE, .max_len = PAGE_SIZE, .netdev = true,
+	  .provider = true, .mp_init_err = -ENOSPC, .err = -ENOSPC },
 };
 
 static void pp_test_bad_params_desc(const struct pp_test_bad_params *p,
@@ -544,7 +635,9 @@ KUNIT_ARRAY_PARAM(pp_test_bad_params, pp_test_bad_params,
 
 /* page_pool_create() refuses parameters it cannot honour with an error, and
  * hands out no pool. A pool that was wrongly created is destroyed without
- * allocating from it: its first allocation could be what crashes.
+ * allocating from it: its first allocation could be what crashes. A memory
+ * provider is asked to set up for a pool only once the parameters are
+ * valid, and is not told to tear down a pool that was never created.
  */
 static void pp_test_create_bad_params(struct kunit *test)
 {
@@ -558,15 +651,76 @@ static void pp_test_create_bad_params(struct kunit *test)
 		.dev = bad->no_dev ? NULL : t->dev,
 		.dma_dir = bad->dma_dir,
 		.max_len = bad->max_len,
+		.queue_idx = bad->queue_idx,
+	};
+	struct netdev_rx_queue *rxq;
+	struct page_pool *pool;
+
+	/* page_pool_init() wants the provider's ops in the kernel's rodata */
+	if (bad->provider && IS_MODULE(CONFIG_PAGE_POOL_KUNIT_TEST))
+		kunit_skip(test, "a module's memory provider ops are refused");
+
+	if (bad->netdev)
+		pp.netdev = pp_test_alloc_netdev(test);
+	if (bad->provider) {
+		rxq = __netif_get_rx_queue(pp.netdev, 0);
+		rxq->mp_params.mp_ops = &pp_test_mp_ops;
+		rxq->mp_params.mp_priv = t;
+		t->mp_init_err = bad->mp_init_err;
+	}
+
+	if (pp.netdev)
+		netdev_lock(pp.netdev);
+	pool = page_pool_create(&pp);
+	if (!IS_ERR_OR_NULL(pool))
+		page_pool_destroy(pool);
+	if (pp.netdev)
+		netdev_unlock(pp.netdev);
+
+	KUNIT_EXPECT_TRUE_MSG(test, IS_ERR(pool), "a pool was created");
+	if (IS_ERR(pool))
+		KUNIT_EXPECT_EQ(test, PTR_ERR(pool), bad->err);
+	KUNIT_EXPECT_EQ_MSG(test, t->mp_inits, bad->mp_init_err ? 1 : 0,
+			    "the provider was set up for invalid parameters");
+	KUNIT_EXPECT_EQ_MSG(test, t->mp_destroys, 0,
+			    "the provider tore down a pool never created");
+}
+
+/* Pool sizes page_pool_create() takes as they are, or not: 0 asks for the
+ * default ring of 1024 entries, and no ring has more than 16384.
+ */
+struct pp_test_pool_size {
+	unsigned int pool_size;
+	int ring_size;
+};
+
+static const struct pp_test_pool_size pp_test_pool_sizes[] = {
+	{ 0, 1024 }, { 1, 1 }, { 16384, 16384 }, { 16385, 16384 },
+	{ UINT_MAX, 16384 },
+};
+
+static void pp_test_pool_size_desc(const struct pp_test_pool_size *p,
+				   char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "pool-size-%u", p->pool_size);
+}
+
+KUNIT_ARRAY_PARAM(pp_test_pool_size, pp_test_pool_sizes,
+		  pp_test_pool_size_desc);
+
+static void pp_test_create_ring_size(struct kunit *test)
+{
+	const struct pp_test_pool_size *size = test->param_value;
+	struct page_pool_params pp = {
+		.pool_size = size->pool_size,
+		.nid = NUMA_NO_NODE,
 	};
 	struct page_pool *pool;
 
 	pool = page_pool_create(&pp);
-	if (!IS_ERR_OR_NULL(pool))
-		page_pool_destroy(pool);
-	KUNIT_EXPECT_TRUE_MSG(test, IS_ERR(pool), "a pool was created");
-	if (IS_ERR(pool))
-		KUNIT_EXPECT_EQ(test, PTR_ERR(pool), bad->err);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
+	KUNIT_EXPECT_EQ(test, pool->ring.size, size->ring_size);
+	page_pool_destroy(pool);
 }
 
 static struct kunit_case pp_test_cases[] = {
@@ -578,6 +732,8 @@ static struct kunit_case pp_test_cases[] = {
 			 pp_test_ring_size_gen_params),
 	KUNIT_CASE_PARAM(pp_test_create_bad_params,
 			 pp_test_bad_params_gen_params),
+	KUNIT_CASE_PARAM(pp_test_create_ring_size,
+			 pp_test_pool_size_gen_params),
 	{}
 };
 

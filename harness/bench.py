@@ -136,13 +136,13 @@ def read_tracking_memory(benchdir, rounds):
 
 def memory_table(mem):
     """Bytes a pool's tracking takes with its ring and cache full."""
-    print("| ring | netmems out | 7.3 xarray, DMA-mapping pool | 7.3, pool maps nothing "
+    print("| ring | netmems out | 7.3 xarray, DMA-mapping pool "
           "| items, DMA-mapping pool | items, pool maps nothing | items/xarray |")
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for (ring, n), by in sorted(mem.items()):
         kib = {k: f"{v / 1024:.1f} KiB" for k, v in by.items()}
         ratio = f"{by['item'] / by['xarray']:.2f}" if by.get("xarray") and "item" in by else "-"
-        print(f"| {ring} | {n} | {kib.get('xarray', '-')} | 0 | {kib.get('item', '-')} "
+        print(f"| {ring} | {n} | {kib.get('xarray', '-')} | {kib.get('item', '-')} "
               f"| {kib.get('item_nodma', '-')} | {ratio} |")
 
 

@@ -56,9 +56,12 @@ struct pp_test_held_unmap {
 	u32 warned;		/* destroy's warnings when the unmap went on */
 };
 
+struct pp_test_race;
+
 struct pp_test {
 	struct device *dev;
 	struct pp_test_held_unmap *hold;
+	struct pp_test_race *race;
 	struct page_pool *counted;	/* the pool whose unmaps are counted */
 	atomic_t unmaps;
 	unsigned int block_allocs;	/* item blocks the pool asked for */
@@ -367,6 +370,183 @@ static void pp_test_destroy_unmaps_inflight(struct kunit *test)
 			    "page_pool_destroy() returned with pages of the pool still mapped");
 	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&t->unmaps), at_destroy,
 			    "pages returned after page_pool_destroy() were unmapped then");
+}
+
+/* Pages released by a thread on every online CPU while destroy walks the
+ * items, round after round: PP_TEST_RACE_ROUNDS * PP_TEST_RACE_PAGES
+ * returns racing destroy.
+ */
+#define PP_TEST_RACE_ROUNDS	100
+#define PP_TEST_RACE_PAGES	1024
+
+struct pp_test_race {
+	struct kunit *test;
+	struct task_struct *destroyer;
+	struct page_pool *pool;
+	struct page **pages;
+	unsigned int nr_racers;
+	struct completion go;		/* destroy walks the items */
+	struct completion quarter;	/* a quarter of the pages are back */
+	atomic_t released;
+	bool started;
+	bool stuck;
+};
+
+struct pp_test_racer {
+	struct pp_test_race *race;
+	struct task_struct *task;
+	unsigned int first;
+	struct completion done;
+};
+
+static int pp_test_racer(void *arg)
+{
+	struct pp_test_racer *r = arg;
+	struct pp_test_race *race = r->race;
+	unsigned int i;
+
+	/* Static stubs redirect in the test's threads: count unmaps here. */
+	current->kunit_test = race->test;
+	wait_for_completion(&race->go);
+	for (i = r->first; i < PP_TEST_RACE_PAGES; i += race->nr_racers) {
+		pp_test_release_page(race->pool, race->pages[i]);
+		if (atomic_inc_return(&race->released) == PP_TEST_RACE_PAGES / 4)
+			complete(&race->quarter);
+	}
+	current->kunit_test = NULL;
+	kthread_complete_and_exit(&r->done, 0);
+}
+
+/* Counts the unmaps, as pp_test_unmap_counted(). At destroy's first unmap
+ * in its walk of the items, lets the racers go and waits until they have
+ * released a quarter of the pages; destroy then walks on while they release
+ * the rest.
+ */
+static void pp_test_unmap_racing(struct page_pool *pool, dma_addr_t dma)
+{
+	struct pp_test *t = kunit_get_current_test()->priv;
+	struct pp_test_race *race = t->race;
+
+	if (current == race->destroyer && pool == race->pool &&
+	    READ_ONCE(pool->destroy_cnt) && !race->started) {
+		race->started = true;
+		complete_all(&race->go);
+		if (!wait_for_completion_timeout(&race->quarter,
+						 PP_TEST_HANG_TIMEOUT))
+			race->stuck = true;
+	}
+	pp_test_unmap_counted(pool, dma);
+}
+
+/* Starts a racer bound to each online CPU, up to @max, waiting for
+ * race->go; the racers share the pages out between them.
+ */
+static unsigned int pp_test_start_racers(struct pp_test_race *race,
+					 struct pp_test_racer *racers,
+					 unsigned int max)
+{
+	unsigned int cpu, n = 0, i;
+
+	for_each_online_cpu(cpu) {
+		if (n == max)
+			break;
+		racers[n].race = race;
+		racers[n].first = n;
+		init_completion(&racers[n].done);
+		racers[n].task = kthread_create_on_cpu(pp_test_racer, &racers[n],
+						       cpu, "pp_test_race/%u");
+		if (IS_ERR(racers[n].task))
+			break;
+		n++;
+	}
+	race->nr_racers = n;
+	for (i = 0; i < n; i++)
+		wake_up_process(racers[i].task);
+	return n;
+}
+
+/* Destroy walks the items while every CPU releases pages of the pool: every
+ * page that entered the pool is unmapped once, by its release or by destroy,
+ * and all of them before destroy returns.
+ */
+static void pp_test_destroy_races_releases(struct kunit *test)
+{
+	unsigned int round, i, n, nr_racers, during = 0;
+	unsigned int cpus = num_online_cpus();
+	struct pp_test *t = test->priv;
+	struct pp_test_racer *racers;
+	struct pp_test_race *race;
+	int mapped, at_destroy;
+	struct page_pool *pool;
+
+	race = kunit_kzalloc(test, sizeof(*race), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, race);
+	race->pages = kunit_kcalloc(test, PP_TEST_RACE_PAGES,
+				    sizeof(*race->pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, race->pages);
+	racers = kunit_kcalloc(test, cpus, sizeof(*racers), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, racers);
+	race->test = test;
+	race->destroyer = current;
+	t->race = race;
+	kunit_activate_static_stub(test, page_pool_dma_unmap,
+				   pp_test_unmap_racing);
+
+	for (round = 0; round < PP_TEST_RACE_ROUNDS; round++) {
+		pool = pp_test_create_dma_pool(test, 256, 0);
+		n = pp_test_alloc_pages(pool, race->pages, PP_TEST_RACE_PAGES);
+		if (n < PP_TEST_RACE_PAGES) {
+			for (i = 0; i < n; i++)
+				pp_test_release_page(pool, race->pages[i]);
+			page_pool_destroy(pool);
+			KUNIT_FAIL(test, "round %u: %u pages of %u", round, n,
+				   PP_TEST_RACE_PAGES);
+			break;
+		}
+		mapped = READ_ONCE(pool->pages_state_hold_cnt);
+		t->counted = pool;
+		atomic_set(&t->unmaps, 0);
+		race->pool = pool;
+		race->started = false;
+		atomic_set(&race->released, 0);
+		init_completion(&race->go);
+		init_completion(&race->quarter);
+		nr_racers = pp_test_start_racers(race, racers, cpus);
+		if (!nr_racers) {
+			for (i = 0; i < n; i++)
+				pp_test_release_page(pool, race->pages[i]);
+			page_pool_destroy(pool);
+			KUNIT_FAIL(test, "no racer thread");
+			break;
+		}
+
+		page_pool_destroy(pool);
+		at_destroy = atomic_read(&t->unmaps);
+		during += atomic_read(&race->released);
+		/* Let the racers go if destroy never unmapped in its walk. */
+		complete_all(&race->go);
+		for (i = 0; i < nr_racers; i++)
+			wait_for_completion(&racers[i].done);
+
+		KUNIT_EXPECT_TRUE_MSG(test, race->started,
+				      "destroy unmapped no page in its walk");
+		KUNIT_EXPECT_FALSE_MSG(test, race->stuck,
+				       "the racers released no quarter of the pages");
+		KUNIT_EXPECT_EQ_MSG(test, at_destroy, mapped,
+				    "round %u: page_pool_destroy() returned with pages still mapped",
+				    round);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&t->unmaps), mapped,
+				    "round %u: pages unmapped twice, or after destroy returned",
+				    round);
+		KUNIT_EXPECT_EQ_MSG(test, nr_racers, cpus,
+				    "round %u: not a racer on every CPU", round);
+		if (!race->started || race->stuck || nr_racers != cpus ||
+		    at_destroy != mapped || atomic_read(&t->unmaps) != mapped)
+			break;
+	}
+	kunit_deactivate_static_stub(test, page_pool_dma_unmap);
+	kunit_info(test, "%u rounds, %u racers: %u of %u releases before destroy returned\n",
+		   round, cpus, during, round * PP_TEST_RACE_PAGES);
 }
 
 /* Stands in for page_pool_item_block_alloc(): no memory for items. */
@@ -727,6 +907,7 @@ static struct kunit_case pp_test_cases[] = {
 	KUNIT_CASE(pp_test_destroy_waits_for_unmap),
 	KUNIT_CASE(pp_test_destroy_warns_on_held_unmap),
 	KUNIT_CASE(pp_test_destroy_unmaps_inflight),
+	KUNIT_CASE(pp_test_destroy_races_releases),
 	KUNIT_CASE_PARAM(pp_test_item_alloc_fails, pp_test_order_gen_params),
 	KUNIT_CASE_PARAM(pp_test_items_follow_peak,
 			 pp_test_ring_size_gen_params),

@@ -35,6 +35,7 @@ import errno
 import os
 import re
 import time
+from pathlib import Path
 
 from lib.py import ksft_run, ksft_exit, ksft_pr, ksft_eq, ksft_ge, ksft_ne
 from lib.py import KsftFailEx, KsftSkipEx, NetDrvEnv, NetdevFamily
@@ -50,13 +51,11 @@ MAX_NTH = 1000
 
 
 def read(path):
-    with open(path, encoding="ascii") as f:
-        return f.read().strip()
+    return Path(path).read_text(encoding="ascii").strip()
 
 
 def write(path, val):
-    with open(path, "w", encoding="ascii") as f:
-        f.write(str(val))
+    Path(path).write_text(str(val), encoding="ascii")
 
 
 def kernel_text():

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Read a test kernel's console: splats, KUnit results, selftest results.
 
-  console.py TREE LOG [--allow REGEX]... [--guest-dir DIR [--skips-fail]] [--no-kunit]
+  console.py TREE LOG [--allow REGEX]... [--guest-dir DIR] [--skips-fail] [--no-kunit]
 
 Prints one "PASS name" / "FAIL name" line per KUnit case (parsed with the tree's
 own tools/testing/kunit parser), per selftest case (its TAP lines, or the program
@@ -56,7 +56,7 @@ def scan(lines, allow, res, name, first=0):
     res.add(not hits, name, "\n".join(evidence) + (f"\n({len(hits)} lines matched)" if hits else ""))
 
 
-def kunit(tree, lines, res, run):
+def kunit(tree, lines, res, run, skipped):
     sys.path.insert(0, os.path.join(tree, "tools/testing/kunit"))
     import kunit_parser
     from kunit_parser import TestStatus
@@ -76,7 +76,7 @@ def kunit(tree, lines, res, run):
         if not test.subtests:
             status = test.status
             if status == TestStatus.SKIPPED:
-                print(f"SKIP {prefix}")
+                skipped(prefix, "\n".join(test.log))
                 return
             res.add(status == TestStatus.SUCCESS, prefix, "\n".join(test.log))
             return
@@ -87,13 +87,7 @@ def kunit(tree, lines, res, run):
         walk(suite, f"{run}: kunit {suite.name}")
 
 
-def selftests(lines, guest_dir, res, run, allow, skips_fail):
-    def skipped(name, evidence):
-        if skips_fail:
-            res.add(False, f"{name}: ran, not skipped", evidence)
-        else:
-            print(f"SKIP {name}")
-
+def selftests(lines, guest_dir, res, run, allow, skipped):
     start = 0
     for i, line in enumerate(lines):
         if line.startswith("PPVM: selftest-start "):
@@ -131,11 +125,19 @@ def main():
     ap.add_argument("--guest-dir")
     ap.add_argument("--allow", action="append", default=[])
     ap.add_argument("--no-kunit", action="store_true")
-    # Where the VM is made for its selftests, a skipped one did not run.
+    # Where the VM (or the kernel) is made for its tests, a skipped one
+    # did not run: a KUnit case or a selftest case.
     ap.add_argument("--skips-fail", action="store_true")
     args = ap.parse_args()
     lines = open(args.log, errors="replace").read().splitlines()
     res = Results()
+
+    def skipped(name, evidence):
+        if args.skips_fail:
+            res.add(False, f"{name}: ran, not skipped", evidence)
+        else:
+            print(f"SKIP {name}")
+
     allow = [re.compile(a) for a in args.allow]
     scan(lines, allow, res,
          f"{args.name}: console free of KASAN/lockdep/WARN/BUG/DMA-API/stalled-pool reports")
@@ -145,9 +147,9 @@ def main():
         res.add(n == 0, f"{args.name}: DMA-API error_count 0 after boot and KUnit",
                 f"error_count is {n}")
     if not args.no_kunit:
-        kunit(args.tree, lines, res, args.name)
+        kunit(args.tree, lines, res, args.name, skipped)
     if args.guest_dir:
-        selftests(lines, args.guest_dir, res, args.name, allow, args.skips_fail)
+        selftests(lines, args.guest_dir, res, args.name, allow, skipped)
     return 1 if any(l.startswith("FAIL") for l in res.lines) else 0
 
 

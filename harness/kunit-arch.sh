@@ -14,6 +14,7 @@
 # keeps a .config that has all of them. A run whose tree (with uncommitted
 # changes), arguments, harness and QEMU are those of an earlier complete run
 # is not repeated: its output is reused (PP_RERUN=1 runs it again).
+# PP_KUNIT_KCSAN=1 builds the kernel with KCSAN in place of KASAN.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -37,8 +38,18 @@ run=(--jobs="$JOBS" "${KUNIT_RUN[@]}")	# lib.sh
 # beside it (UML has no SMP in this tree).
 [ "$arch" = um ] || { cfg+=(--kconfig_add CONFIG_SMP=y); run+=(--qemu_args "-smp 2"); }
 
-# KASAN where the base's test kernels have it (x86_64; i386 has no KASAN).
-[ "$arch" = x86_64 ] && [ "$PP_BASE" != 6.12 ] && cfg+=(--kconfig_add CONFIG_KASAN=y)
+# KASAN where the base's test kernels have it (x86_64; i386 has no KASAN);
+# PP_KUNIT_KCSAN=1 takes KCSAN instead (the two exclude each other):
+# harness/run-stress.sh. allnoconfig turns off the options KCSAN has on by
+# default, among them the one that enables it at boot (without it KCSAN
+# watches nothing until debugfs turns it on): they are named.
+if [ "${PP_KUNIT_KCSAN:-0}" = 1 ]; then
+	cfg+=(--kconfig_add CONFIG_KCSAN=y --kconfig_add CONFIG_KCSAN_EARLY_ENABLE=y
+	      --kconfig_add CONFIG_KCSAN_REPORT_VALUE_CHANGE_ONLY=y
+	      --kconfig_add CONFIG_KCSAN_ASSUME_PLAIN_WRITES_ATOMIC=y)
+elif [ "$arch" = x86_64 ] && [ "$PP_BASE" != 6.12 ]; then
+	cfg+=(--kconfig_add CONFIG_KASAN=y)
+fi
 
 # The fragments of the minimal kernel: kunit.config, and kunit-ARCH.config
 # where the architecture needs more.

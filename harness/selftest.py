@@ -161,6 +161,16 @@ def t_selftest_skip():
         r.stdout + r2.stdout
 
 
+def t_kunit_skip():
+    """a skipped KUnit case is a skip, or a failure with --skips-fail"""
+    text = KTAP_OK.replace("    ok 2 second", "    ok 2 second # SKIP needs 5 GiB")
+    r = console(text)
+    r2 = console(text, "--skips-fail")
+    return (r.returncode == 0 and "SKIP vm: kunit demo.second" in r.stdout and
+            r2.returncode == 1 and "FAIL vm: kunit demo.second: ran, not skipped" in r2.stdout), \
+        r.stdout + r2.stdout
+
+
 def t_kconfig():
     """an option olddefconfig dropped is named and fails the build"""
     with tempfile.TemporaryDirectory() as d:
@@ -388,7 +398,7 @@ def t_bench():
         r.stdout + r3.stdout + r4.stdout + r.stderr + r2.stderr + r4.stderr
 
 for t in (t_clean, t_warn, t_splats, t_benign, t_allow, t_kunit_fail, t_kunit_missing, t_dma_errors,
-          t_selftest_fail, t_selftest_splat, t_selftest_skip, t_failed_in,
+          t_selftest_fail, t_selftest_splat, t_selftest_skip, t_kunit_skip, t_failed_in,
           t_kconfig, t_kconfig_merge, t_checkpatch, t_cover_letter, t_bench, t_bench_script):
     case(t)
 sys.exit(0 if all(results) else 1)

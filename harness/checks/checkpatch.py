@@ -9,6 +9,7 @@ A patch is named by its path below its series' "patches" folder
 usage: checkpatch.py TREE PATCH...
 """
 import fnmatch
+import hashlib
 import os
 import re
 import subprocess
@@ -20,6 +21,29 @@ ALLOW = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # system's, where deps.sh installs the modules it needs (ply, git).
 ENV = dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", ""))
 REPORT = re.compile(r"^(ERROR|WARNING|CHECK):([A-Z0-9_]+): ")
+# What checkpatch.pl reads besides the patch: its report is kept per patch,
+# for a rerun of the same patch with the same checkpatch.
+INPUTS = ("scripts/checkpatch.pl", "scripts/spelling.txt", "scripts/const_structs.checkpatch")
+
+
+def checkpatch(tree, patch):
+    h = hashlib.sha256(open(patch, "rb").read())
+    for f in INPUTS:
+        path = os.path.join(tree, f)
+        h.update(open(path, "rb").read() if os.path.exists(path) else b"")
+    kept = os.path.join(os.path.dirname(os.path.abspath(tree)), "checkpatch-kept",
+                        h.hexdigest()[:24])
+    if os.path.exists(kept):
+        return open(kept).read()
+    out = subprocess.run(
+        ["perl", "scripts/checkpatch.pl", "--strict", "--show-types", "--no-summary",
+         "--color=never", os.path.abspath(patch)],
+        cwd=tree, capture_output=True, text=True, env=ENV, check=False)
+    # Kept only when checkpatch ran to its end (it exits 1 on a report).
+    if out.returncode in (0, 1) and not out.stderr.strip():
+        os.makedirs(os.path.dirname(kept), exist_ok=True)
+        open(kept, "w").write(out.stdout)
+    return out.stdout
 
 
 def allowlist():
@@ -47,10 +71,7 @@ def main():
     bad = 0
     for patch in patches:
         name = series_name(patch)
-        out = subprocess.run(
-            ["perl", "scripts/checkpatch.pl", "--strict", "--show-types", "--no-summary",
-             "--color=never", os.path.abspath(patch)],
-            cwd=tree, capture_output=True, text=True, env=ENV).stdout
+        out = checkpatch(tree, patch)
         blocks = out.split("\n\n")
         failed, allowed = [], []
         for block in blocks:

@@ -79,9 +79,20 @@ verdict() {
 	fi
 }
 
+# The head's warnings of an object are kept for a rerun of the same tree,
+# config, checker and script (the base's are kept below, per object).
+head_key=$({ git -C "$TREE" rev-parse "$TEST_BRANCH^{tree}"; cat "$0" "$head_out/.config"
+	     echo "$checker $sparse $KCC"; gcc --version | head -n 1; } | sha256sum | cut -c1-12)
 for f in $(touched '*.c'); do
 	obj=${f%.c}.o
-	new=$(warnings_of "$head_src" "$head_out" "$obj")
+	kept=$head_out/.warn-head-$(echo "$obj" | tr / _)-$head_key
+	if [ -f "$kept" ]; then
+		new=$(cat "$kept")
+	else
+		new=$(warnings_of "$head_src" "$head_out" "$obj")
+		# Not a run where the compiler or sparse did not run.
+		grep -q '^error: ' <<<"$new" || printf '%s\n' "$new" >"$kept"
+	fi
 	old=
 	if [ -f "$base_src/$f" ]; then
 		cache=$base_out/.warn-$(echo "$obj" | tr / _)-$checker-$({ cat "$0"; echo "$sparse"; } | sha256sum | cut -c1-12)

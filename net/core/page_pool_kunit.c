@@ -19,11 +19,13 @@
 #include <linux/kthread.h>
 #include <linux/list.h>
 #include <linux/math.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 #include <linux/wait_bit.h>
 #include <net/netdev_lock.h>
 #include <net/netdev_rx_queue.h>
@@ -115,6 +117,18 @@ static void pp_test_release_page(struct page_pool *pool, struct page *page)
 	put_page(page);
 }
 
+/* Releases the first @n of @pages, as pp_test_release_page(). */
+static void pp_test_release_pages(struct page_pool *pool, struct page **pages,
+				  unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		pp_test_release_page(pool, pages[i]);
+		cond_resched();
+	}
+}
+
 /* Allocates @n pages of @pool into @pages; returns how many it got. */
 static unsigned int pp_test_alloc_pages(struct page_pool *pool,
 					struct page **pages, unsigned int n)
@@ -125,6 +139,7 @@ static unsigned int pp_test_alloc_pages(struct page_pool *pool,
 		pages[i] = page_pool_dev_alloc_pages(pool);
 		if (!pages[i])
 			break;
+		cond_resched();
 	}
 	return i;
 }
@@ -333,43 +348,73 @@ static void pp_test_unmap_counted(struct page_pool *pool, dma_addr_t dma)
 
 #define PP_TEST_INFLIGHT	300
 
-/* page_pool_destroy() unmaps the pages the stack still holds, and the pages
- * make no DMA API call for the device when they come back later.
+/* page_pool_destroy() with @nr pages out unmaps the pages the stack still
+ * holds, and the pages make no DMA API call for the device when they come
+ * back later. Logs how long destroy took and what the items took.
  */
-static void pp_test_destroy_unmaps_inflight(struct kunit *test)
+static void pp_test_destroy_with_inflight(struct kunit *test, unsigned int nr)
 {
 	struct pp_test *t = test->priv;
+	int mapped, at_destroy;
+	unsigned int n, blocks;
 	struct page_pool *pool;
 	struct page **pages;
-	int i, n, mapped, at_destroy;
+	u64 ns;
 
 	/* Not KUnit-managed: put back below, after destroy. */
-	pages = kcalloc(PP_TEST_INFLIGHT, sizeof(*pages), GFP_KERNEL);
+	pages = kvcalloc(nr, sizeof(*pages), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pages);
 	pool = pp_test_create_dma_pool(test, 64, 0);
-	n = pp_test_alloc_pages(pool, pages, PP_TEST_INFLIGHT);
-	KUNIT_EXPECT_EQ(test, n, PP_TEST_INFLIGHT);
+	n = pp_test_alloc_pages(pool, pages, nr);
+	KUNIT_EXPECT_EQ(test, n, nr);
 
 	/* Pages in the pool's cache count too: every page that entered the
 	 * pool was mapped, and none has left it yet.
 	 */
 	mapped = READ_ONCE(pool->pages_state_hold_cnt);
+	blocks = list_count_nodes(&pool->item_blocks);
 	t->counted = pool;
 	atomic_set(&t->unmaps, 0);
 	kunit_activate_static_stub(test, page_pool_dma_unmap,
 				   pp_test_unmap_counted);
+	ns = ktime_get_ns();
 	page_pool_destroy(pool);
+	ns = ktime_get_ns() - ns;
 	at_destroy = atomic_read(&t->unmaps);
 	/* The pages leave the pool in this thread, where unmaps are counted. */
-	for (i = 0; i < n; i++)
-		pp_test_release_page(pool, pages[i]);
+	pp_test_release_pages(pool, pages, n);
 	kunit_deactivate_static_stub(test, page_pool_dma_unmap);
-	kfree(pages);
+	kvfree(pages);
 
+	kunit_info(test, "%u pages out: destroy took %llu us; %u item blocks, %lu KiB\n",
+		   n, div_u64(ns, NSEC_PER_USEC), blocks,
+		   blocks * PAGE_SIZE / 1024);
 	KUNIT_EXPECT_EQ_MSG(test, at_destroy, mapped,
 			    "page_pool_destroy() returned with pages of the pool still mapped");
 	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&t->unmaps), at_destroy,
 			    "pages returned after page_pool_destroy() were unmapped then");
+}
+
+static void pp_test_destroy_unmaps_inflight(struct kunit *test)
+{
+	pp_test_destroy_with_inflight(test, PP_TEST_INFLIGHT);
+}
+
+/* 4 GiB of order-0 pages out, as a host whose sockets and reassembly
+ * queues hold that much of one device's rx pages. Skips on a kernel with
+ * less memory than that and a quarter more.
+ */
+#define PP_TEST_MANY_INFLIGHT	(1024 * 1024)
+
+static void pp_test_destroy_unmaps_many_inflight(struct kunit *test)
+{
+	unsigned long need = PP_TEST_MANY_INFLIGHT + PP_TEST_MANY_INFLIGHT / 4;
+
+	if (totalram_pages() < need)
+		kunit_skip(test, "needs %lu MiB of memory, the kernel has %lu MiB",
+			   need >> (20 - PAGE_SHIFT),
+			   totalram_pages() >> (20 - PAGE_SHIFT));
+	pp_test_destroy_with_inflight(test, PP_TEST_MANY_INFLIGHT);
 }
 
 /* Pages released by a thread on every online CPU while destroy walks the
@@ -496,12 +541,9 @@ static void pp_test_destroy_races_releases(struct kunit *test)
 		pool = pp_test_create_dma_pool(test, 256, 0);
 		n = pp_test_alloc_pages(pool, race->pages, PP_TEST_RACE_PAGES);
 		if (n < PP_TEST_RACE_PAGES) {
-			for (i = 0; i < n; i++)
-				pp_test_release_page(pool, race->pages[i]);
-			page_pool_destroy(pool);
 			KUNIT_FAIL(test, "round %u: %u pages of %u", round, n,
 				   PP_TEST_RACE_PAGES);
-			break;
+			goto give_up;
 		}
 		mapped = READ_ONCE(pool->pages_state_hold_cnt);
 		t->counted = pool;
@@ -513,11 +555,8 @@ static void pp_test_destroy_races_releases(struct kunit *test)
 		init_completion(&race->quarter);
 		nr_racers = pp_test_start_racers(race, racers, cpus);
 		if (!nr_racers) {
-			for (i = 0; i < n; i++)
-				pp_test_release_page(pool, race->pages[i]);
-			page_pool_destroy(pool);
 			KUNIT_FAIL(test, "no racer thread");
-			break;
+			goto give_up;
 		}
 
 		page_pool_destroy(pool);
@@ -544,6 +583,13 @@ static void pp_test_destroy_races_releases(struct kunit *test)
 		    at_destroy != mapped || atomic_read(&t->unmaps) != mapped)
 			break;
 	}
+	goto out;
+
+give_up:
+	/* A round that could not race: its pages back, its pool gone. */
+	pp_test_release_pages(pool, race->pages, n);
+	page_pool_destroy(pool);
+out:
 	kunit_deactivate_static_stub(test, page_pool_dma_unmap);
 	kunit_info(test, "%u rounds, %u racers: %u of %u releases before destroy returned\n",
 		   round, cpus, during, round * PP_TEST_RACE_PAGES);
@@ -580,7 +626,7 @@ static void pp_test_item_alloc_fails(struct kunit *test)
 	const unsigned int *order = test->param_value;
 	const unsigned int max = 2 * PAGE_POOL_BLOCK_ITEMS;
 	struct pp_test *t = test->priv;
-	unsigned int n, i, asked, retries = 0;
+	unsigned int n, asked, retries = 0;
 	struct page_pool *pool;
 	struct page **pages;
 	int entered;
@@ -627,8 +673,7 @@ static void pp_test_item_alloc_fails(struct kunit *test)
 	}
 	kunit_deactivate_static_stub(test, page_pool_item_block_alloc);
 
-	for (i = 0; i < n; i++)
-		pp_test_release_page(pool, pages[i]);
+	pp_test_release_pages(pool, pages, n);
 	entered = READ_ONCE(pool->pages_state_hold_cnt);
 	page_pool_destroy(pool);
 	kunit_deactivate_static_stub(test, page_pool_dma_unmap);
@@ -655,7 +700,7 @@ KUNIT_ARRAY_PARAM(pp_test_ring_size, pp_test_ring_sizes,
 static void pp_test_items_follow_peak(struct kunit *test)
 {
 	const unsigned int *size = test->param_value;
-	unsigned int n, i, blocks, again;
+	unsigned int n, blocks, again;
 	struct page_pool *pool;
 	struct page **pages;
 
@@ -676,16 +721,14 @@ static void pp_test_items_follow_peak(struct kunit *test)
 		   (unsigned long)PAGE_POOL_BLOCK_ITEMS,
 		   blocks * PAGE_SIZE / 1024);
 
-	for (i = 0; i < n; i++)
-		pp_test_release_page(pool, pages[i]);
+	pp_test_release_pages(pool, pages, n);
 	n = pp_test_alloc_pages(pool, pages, *size);
 	KUNIT_EXPECT_EQ(test, n, *size);
 	again = list_count_nodes(&pool->item_blocks);
 	KUNIT_EXPECT_EQ_MSG(test, again, blocks,
 			    "released items were not taken again");
 
-	for (i = 0; i < n; i++)
-		pp_test_release_page(pool, pages[i]);
+	pp_test_release_pages(pool, pages, n);
 	page_pool_destroy(pool);
 }
 
@@ -903,10 +946,174 @@ static void pp_test_create_ring_size(struct kunit *test)
 	page_pool_destroy(pool);
 }
 
+/* A memory provider that hands out net_iovs of its own, as devmem and
+ * io_uring zcrx do: each allocation makes the next free net_iov part of the
+ * pool, and keeps it when that fails. Each net_iov stands for a page mapped
+ * for the test's device, which the pool syncs when the net_iov comes back.
+ */
+#define PP_TEST_NIOVS	8
+
+struct pp_test_niovs {
+	struct device *dev;
+	struct net_iov_area area;
+	struct net_iov niovs[PP_TEST_NIOVS];
+	struct page *pages[PP_TEST_NIOVS];
+	dma_addr_t dma[PP_TEST_NIOVS];
+	struct net_iov *free[PP_TEST_NIOVS];
+	unsigned int nr_free;
+	unsigned int failed;	/* net_iovs the pool would not take */
+	unsigned int destroys;
+};
+
+static netmem_ref pp_test_niov_alloc(struct page_pool *pool, gfp_t gfp)
+{
+	struct pp_test_niovs *p = pool->mp_priv;
+	struct net_iov *niov;
+
+	if (!p->nr_free)
+		return 0;
+	niov = p->free[--p->nr_free];
+	if (!net_mp_niov_set_page_pool(pool, niov)) {
+		p->free[p->nr_free++] = niov;
+		p->failed++;
+		return 0;
+	}
+	return net_iov_to_netmem(niov);
+}
+
+static bool pp_test_niov_release(struct page_pool *pool, netmem_ref netmem)
+{
+	struct pp_test_niovs *p = pool->mp_priv;
+	struct net_iov *niov = netmem_to_net_iov(netmem);
+
+	net_mp_niov_clear_page_pool(niov);
+	p->free[p->nr_free++] = niov;
+	return false;
+}
+
+static int pp_test_niov_init(struct page_pool *pool)
+{
+	return 0;
+}
+
+static void pp_test_niov_destroy(struct page_pool *pool)
+{
+	struct pp_test_niovs *p = pool->mp_priv;
+
+	p->destroys++;
+}
+
+/* Unmaps and frees the pages behind the net_iovs, once no pool has them. */
+static void pp_test_niovs_free(void *arg)
+{
+	struct pp_test_niovs *p = arg;
+	unsigned int i;
+
+	for (i = 0; i < PP_TEST_NIOVS && p->pages[i]; i++) {
+		if (!dma_mapping_error(p->dev, p->dma[i]))
+			dma_unmap_page(p->dev, p->dma[i], PAGE_SIZE,
+				       DMA_FROM_DEVICE);
+		__free_page(p->pages[i]);
+	}
+}
+
+static const struct memory_provider_ops pp_test_niov_ops = {
+	.alloc_netmems = pp_test_niov_alloc,
+	.release_netmem = pp_test_niov_release,
+	.init = pp_test_niov_init,
+	.destroy = pp_test_niov_destroy,
+};
+
+/* A provider's net_iov cannot get an item: the allocation gives no netmem,
+ * asks for one block, leaves the net_iov with the provider and counts
+ * nothing in the pool. Once items can be had, the same net_iov goes out,
+ * and destroy gives every net_iov back.
+ */
+static void pp_test_provider_item_fails(struct kunit *test)
+{
+	struct pp_test *t = test->priv;
+	struct page_pool_params pp = {
+		.flags = PP_FLAG_ALLOW_UNREADABLE_NETMEM | PP_FLAG_DMA_MAP |
+			 PP_FLAG_DMA_SYNC_DEV,
+		.pool_size = 64,
+		.nid = NUMA_NO_NODE,
+		.dev = t->dev,
+		.dma_dir = DMA_FROM_DEVICE,
+		.max_len = PAGE_SIZE,
+	};
+	struct netdev_rx_queue *rxq;
+	struct pp_test_niovs *p;
+	struct page_pool *pool;
+	netmem_ref netmem;
+	unsigned int i;
+
+	if (IS_MODULE(CONFIG_PAGE_POOL_KUNIT_TEST))
+		kunit_skip(test, "a module's memory provider ops are refused");
+
+	p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_ASSERT_EQ(test,
+			kunit_add_action_or_reset(test, pp_test_niovs_free, p),
+			0);
+	p->dev = t->dev;
+	p->area.niovs = p->niovs;
+	p->area.num_niovs = PP_TEST_NIOVS;
+	for (i = 0; i < PP_TEST_NIOVS; i++) {
+		p->pages[i] = alloc_page(GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, p->pages[i]);
+		p->dma[i] = dma_map_page(t->dev, p->pages[i], 0, PAGE_SIZE,
+					 DMA_FROM_DEVICE);
+		KUNIT_ASSERT_FALSE(test, dma_mapping_error(t->dev, p->dma[i]));
+		net_iov_init(&p->niovs[i], &p->area, NET_IOV_DMABUF);
+		/* It returns true when the address does not fit. */
+		KUNIT_ASSERT_FALSE(test, net_mp_niov_set_dma_addr(&p->niovs[i],
+								  p->dma[i]));
+		p->free[p->nr_free++] = &p->niovs[i];
+	}
+	pp.netdev = pp_test_alloc_netdev(test);
+	rxq = __netif_get_rx_queue(pp.netdev, 0);
+	rxq->mp_params.mp_ops = &pp_test_niov_ops;
+	rxq->mp_params.mp_priv = p;
+
+	netdev_lock(pp.netdev);
+	pool = page_pool_create(&pp);
+	netdev_unlock(pp.netdev);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
+
+	kunit_activate_static_stub(test, page_pool_item_block_alloc,
+				   pp_test_no_item_block);
+	netmem = page_pool_alloc_netmems(pool, GFP_KERNEL);
+	kunit_deactivate_static_stub(test, page_pool_item_block_alloc);
+	KUNIT_EXPECT_TRUE_MSG(test, !netmem,
+			      "a netmem without an item was handed out");
+	KUNIT_EXPECT_EQ(test, t->block_allocs, 1);
+	KUNIT_EXPECT_EQ(test, p->failed, 1);
+	KUNIT_EXPECT_EQ_MSG(test, p->nr_free, PP_TEST_NIOVS,
+			    "the provider lost the net_iov the pool refused");
+	KUNIT_EXPECT_EQ(test, pool->pages_state_hold_cnt, 0);
+
+	netmem = page_pool_alloc_netmems(pool, GFP_KERNEL);
+	KUNIT_EXPECT_TRUE_MSG(test, netmem,
+			      "no netmem once items could be had");
+	if (netmem) {
+		KUNIT_EXPECT_PTR_EQ(test, netmem_get_pp(netmem), pool);
+		page_pool_put_full_netmem(pool, netmem, false);
+	}
+
+	netdev_lock(pp.netdev);
+	page_pool_destroy(pool);
+	netdev_unlock(pp.netdev);
+	KUNIT_EXPECT_EQ_MSG(test, p->nr_free, PP_TEST_NIOVS,
+			    "net_iovs not given back to the provider by destroy");
+	KUNIT_EXPECT_EQ(test, p->destroys, 1);
+}
+
 static struct kunit_case pp_test_cases[] = {
 	KUNIT_CASE(pp_test_destroy_waits_for_unmap),
 	KUNIT_CASE(pp_test_destroy_warns_on_held_unmap),
 	KUNIT_CASE(pp_test_destroy_unmaps_inflight),
+	KUNIT_CASE_ATTR(pp_test_destroy_unmaps_many_inflight,
+			{ .speed = KUNIT_SPEED_VERY_SLOW }),
 	KUNIT_CASE(pp_test_destroy_races_releases),
 	KUNIT_CASE_PARAM(pp_test_item_alloc_fails, pp_test_order_gen_params),
 	KUNIT_CASE_PARAM(pp_test_items_follow_peak,
@@ -915,6 +1122,7 @@ static struct kunit_case pp_test_cases[] = {
 			 pp_test_bad_params_gen_params),
 	KUNIT_CASE_PARAM(pp_test_create_ring_size,
 			 pp_test_pool_size_gen_params),
+	KUNIT_CASE(pp_test_provider_item_fails),
 	{}
 };
 

@@ -22,6 +22,14 @@ Without NETIF it runs on netdevsim: the port's rx queues map their pages
 for the netdevsim bus device (debugfs pp_dma) and the test deletes the
 port; nothing binds it again, so no fragment is held there. It restores
 the sysctls and debugfs settings it changes.
+
+A second case does it over and over while the remote sends all the time:
+PP_UNBIND_CYCLES times (default 3), it unbinds and binds the NIC again,
+or creates a pair of netdevsim devices, lets traffic through them and
+removes them. Datagrams wait unread across each cycle and are read after
+it. Every cycle leaves no mapping of the device and no DMA-API error, and
+once the traffic stops and the socket is read, every pool of every cycle
+is gone.
 """
 
 import glob
@@ -32,8 +40,8 @@ import time
 
 from lib.py import ksft_run, ksft_exit, ksft_pr, ksft_eq, ksft_ge, ksft_true
 from lib.py import ksft_disruptive, KsftFailEx, KsftSkipEx
-from lib.py import NetDrvEpEnv, NetdevFamily, NlError, cmd, defer, ip
-from lib.py import rand_port
+from lib.py import NetDrvEpEnv, NetdevFamily, NetdevSimDev, NetNS, NlError
+from lib.py import bkg, cmd, defer, ip, rand_port
 
 DMA_DEBUG = "/sys/kernel/debug/dma-api"
 DGRAMS = 64
@@ -46,6 +54,9 @@ FRAG_ID = 0x5050
 # The bound of each wait on the kernel: it catches hangs, no verdict rests
 # on it.
 WAIT = 30
+CYCLES = int(os.environ.get("PP_UNBIND_CYCLES", "3"))
+# The netdevsim pairs of the cycles: addresses apart from NetDrvEpEnv's.
+CYCLE_PFX = "198.51.100."
 
 
 def wait_until(cond, what):
@@ -78,9 +89,9 @@ def sysctl_set(name, val):
     set_for_case("/proc/sys/" + name.replace(".", "/"), val)
 
 
-def wait_carrier(cfg, when):
-    wait_until(lambda: read_file(f"/sys/class/net/{cfg.ifname}/carrier")
-               == "1", f"carrier {when}")
+def wait_carrier(ifname, when):
+    wait_until(lambda: read_file(f"/sys/class/net/{ifname}/carrier")
+               == "1", f"carrier of {ifname} {when}")
 
 
 def dma_errors():
@@ -123,8 +134,27 @@ def nsim_port_del(cfg, nsimdev):
     nsim.dfs_write("pp_dma", "Y")
     ip(f"link set dev {cfg.ifname} down")
     ip(f"link set dev {cfg.ifname} up")
-    wait_carrier(cfg, "after the DMA mode is on")
+    wait_carrier(cfg.ifname, "after the DMA mode is on")
     return f"netdevsim{nsimdev.addr}", lambda: nsimdev.remove_nsim(nsim), None
+
+
+def require_dma_debug(cfg):
+    """
+    Skip without DMA-API debug; count its every error, and free a datagram
+    where it is read until the case ends.
+    """
+    cfg.require_ipver("4")
+    if not os.path.isdir(DMA_DEBUG):
+        raise KsftSkipEx("no DMA-API debug (CONFIG_DMA_API_DEBUG, debugfs)")
+    if read_file(DMA_DEBUG + "/disabled") == "Y":
+        raise KsftSkipEx("DMA-API debug disabled itself")
+    # Every error, not only the first of the boot.
+    set_for_case(DMA_DEBUG + "/all_errors", 1)
+    # A datagram read on another CPU than the one that received it would
+    # wait on that CPU's deferred-free list (skb_attempt_defer_free())
+    # until it next runs NET_RX, and keep the pool alive: free it where it
+    # is read.
+    sysctl_set("net.core.skb_defer_max", 0)
 
 
 def pattern(seq, size):
@@ -194,7 +224,7 @@ def rebind(cfg, drv, pci_path):
         ip(f"link set dev {name} name {cfg.ifname}")
     ip(f"addr replace {cfg.addr_v['4']}/24 dev {cfg.ifname}")
     ip(f"link set dev {cfg.ifname} up")
-    wait_carrier(cfg, "after bind")
+    wait_carrier(cfg.ifname, "after bind")
 
 
 @ksft_disruptive
@@ -204,11 +234,7 @@ def unbind_with_pages_held(cfg, nf) -> None:
     socket and, where the device comes back, a fragment in reassembly, then
     check the device's mappings and the held data.
     """
-    cfg.require_ipver("4")
-    if not os.path.isdir(DMA_DEBUG):
-        raise KsftSkipEx("no DMA-API debug (CONFIG_DMA_API_DEBUG, debugfs)")
-    if read_file(DMA_DEBUG + "/disabled") == "Y":
-        raise KsftSkipEx("DMA-API debug disabled itself")
+    require_dma_debug(cfg)
     nsimdev = cfg.get_local_nsim_dev()
     if nsimdev:
         dev, unbind, bind = nsim_port_del(cfg, nsimdev)
@@ -219,13 +245,6 @@ def unbind_with_pages_held(cfg, nf) -> None:
     if not pools:
         raise KsftSkipEx(f"{cfg.ifname} has no page pools")
 
-    # Every error, not only the first of the boot.
-    set_for_case(DMA_DEBUG + "/all_errors", 1)
-    # A datagram read on another CPU than the one that received it would
-    # wait on that CPU's deferred-free list (skb_attempt_defer_free())
-    # until it next runs NET_RX, and keep the pool alive: free it where it
-    # is read.
-    sysctl_set("net.core.skb_defer_max", 0)
     if bind:
         # The fragment must outlive the unbind and the bind.
         sysctl_set("net.ipv4.ipfrag_time", 3600)
@@ -300,9 +319,140 @@ def unbind_with_pages_held(cfg, nf) -> None:
     ksft_eq(dma_errors(), errors, "DMA-API errors after the last page")
 
 
+def sender(addr, port):
+    """Python that sends datagrams to @addr:@port until it is stopped."""
+    return ("import socket, time; "
+            "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+            f"d = bytes({DGRAM_LEN}); "
+            f"[(s.sendto(d, ('{addr}', {port})), time.sleep(0.001)) "
+            "for _ in iter(int, 1)]")
+
+
+def wait_traffic(what):
+    delivered = snmp("Ip", "InDelivers")
+    wait_until(lambda: snmp("Ip", "InDelivers") >= delivered + 16, what)
+
+
+def pools_of(nf, ifindex):
+    return {pp["id"] for pp in nf.page_pool_get({}, dump=True)
+            if pp.get("ifindex") == ifindex}
+
+
+def drain(sock):
+    """Read what waits in @sock; return how many datagrams."""
+    n = 0
+    while True:
+        try:
+            sock.recv(2 * DGRAM_LEN, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return n
+        n += 1
+
+
+def check_cycle(i, nf, dev, ids, errors):
+    """
+    After cycle @i took @dev away: a pool of it lives on, detached, with
+    pages in the socket, and nothing is left mapped.
+    """
+    ksft_true(any(pool_alive(nf, pp_id) for pp_id in ids),
+              f"cycle {i}: a pool of {dev} outlives it, detached")
+    ksft_eq(dma_mappings(dev), 0, f"cycle {i}: mappings of {dev} left")
+    ksft_eq(dma_errors(), errors, f"cycle {i}: DMA-API errors")
+
+
+def nic_cycles(cfg, nf, sock, errors):
+    """Unbind and bind the NIC's driver again while the remote sends."""
+    dev, unbind, bind = pci_unbind(cfg)
+    ip(f"neigh replace {cfg.addr_v['4']} lladdr {cfg.dev['address']} "
+       f"dev {cfg.remote_ifname} nud permanent", host=cfg.remote)
+    defer(ip, f"neigh del {cfg.addr_v['4']} dev {cfg.remote_ifname}",
+          host=cfg.remote)
+    pools, read = set(), 0
+    port = sock.getsockname()[1]
+    with bkg(f"python3 -c \"{sender(cfg.addr_v['4'], port)}\"",
+             host=cfg.remote):
+        for i in range(CYCLES):
+            wait_traffic(f"cycle {i}: datagrams before the unbind")
+            ifindex = int(read_file(f"/sys/class/net/{cfg.ifname}/ifindex"))
+            ids = pools_of(nf, ifindex)
+            pools |= ids
+            unbind()
+            bound = defer(bind)
+            check_cycle(i, nf, dev, ids, errors)
+            bound.exec()
+            # The old pools' pages come back while the new ones receive.
+            read += drain(sock)
+    return pools, read
+
+
+def nsim_cycles(nf, sock, errors):
+    """
+    Create a pair of linked netdevsim devices, the local one in DMA mode,
+    let the remote one send to it and remove it while it does; again.
+    """
+    pools, read = set(), 0
+    port = sock.getsockname()[1]
+    for i in range(CYCLES):
+        with NetNS() as ns, NetdevSimDev() as local, \
+             NetdevSimDev(ns=ns) as peer:
+            lnk, pnk = local.nsims[0], peer.nsims[0]
+            with open("/proc/self/ns/net", encoding="ascii") as fd0, \
+                 open(f"/var/run/netns/{ns.name}", encoding="ascii") as fd1:
+                NetdevSimDev.ctrl_write("link_device",
+                                        f"{fd0.fileno()}:{lnk.ifindex} "
+                                        f"{fd1.fileno()}:{pnk.ifindex}")
+            lnk.dfs_write("pp_dma", "Y")
+            ip(f"addr add dev {lnk.ifname} {CYCLE_PFX}1/24")
+            ip(f"link set dev {lnk.ifname} up")
+            ip(f"addr add dev {pnk.ifname} {CYCLE_PFX}2/24", ns=ns)
+            ip(f"link set dev {pnk.ifname} up", ns=ns)
+            ip(f"neigh replace {CYCLE_PFX}1 lladdr {lnk.dev['address']} "
+               f"dev {pnk.ifname} nud permanent", ns=ns)
+            wait_carrier(lnk.ifname, f"in cycle {i}")
+            # A list: bkg() would split a string at its spaces.
+            with bkg(["ip", "netns", "exec", ns.name, "python3", "-c",
+                      sender(CYCLE_PFX + "1", port)]):
+                wait_traffic(f"cycle {i}: datagrams before the removal")
+                ids = pools_of(nf, lnk.ifindex)
+                pools |= ids
+                local.remove()
+                check_cycle(i, nf, f"netdevsim{local.addr}", ids, errors)
+        read += drain(sock)
+    return pools, read
+
+
+@ksft_disruptive
+def cycles_under_traffic(cfg, nf) -> None:
+    """
+    Take the device away and bring it back (netdevsim: a new pair) while
+    datagrams arrive and wait unread, PP_UNBIND_CYCLES times; then read
+    them and check that every pool of every cycle is gone.
+    """
+    require_dma_debug(cfg)
+    errors = dma_errors()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    defer(sock.close)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    sock.bind(("", rand_port(socket.SOCK_DGRAM)))
+
+    if cfg.get_local_nsim_dev():
+        pools, read = nsim_cycles(nf, sock, errors)
+    else:
+        pools, read = nic_cycles(cfg, nf, sock, errors)
+    read += drain(sock)
+    sock.close()
+    ksft_pr(f"{CYCLES} cycles under traffic: {len(pools)} pools, "
+            f"{read} datagrams read")
+    ksft_ge(len(pools), CYCLES, "every cycle had a pool")
+    wait_until(lambda: not any(pool_alive(nf, i) for i in pools),
+               "the pools of the cycles freed")
+    ksft_eq(dma_errors(), errors, "DMA-API errors after the last page")
+
+
 def main() -> None:
     with NetDrvEpEnv(__file__) as cfg:
-        ksft_run([unbind_with_pages_held], args=(cfg, NetdevFamily()))
+        ksft_run([unbind_with_pages_held, cycles_under_traffic],
+                 args=(cfg, NetdevFamily()))
     ksft_exit()
 
 

@@ -19,8 +19,10 @@ SPLAT = re.compile(
     r"\bBUG: |\bWARNING: |\bOops\b|general protection fault|Kernel panic|UBSAN:|"
     r"INFO: task .* blocked for more than|kmemleak: .*new suspected memory leak|"
     r"stalled pool shutdown|DMA-API: ")
-# DMA-API debug's informational lines at boot; its errors are WARNs.
-BENIGN = re.compile(r"DMA-API: (preallocated \d+ debug entries|debugging enabled by kernel config)$")
+# DMA-API debug's informational lines (at boot; when it grows its entry
+# pool for many live mappings); its errors are WARNs.
+BENIGN = re.compile(r"DMA-API: (preallocated \d+ debug entries|debugging enabled by kernel config|"
+                    r"dma_debug_entry pool grown to \d+ \(\d+%\))$")
 TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\] ")
 SELFTEST_END = re.compile(r"^PPVM: selftest-end (\S+) rc=(\d+) dma-errors=(-?\d+)")
 # A selftest's own results, nested below the kselftest runner's "ok 1 selftests: ...".

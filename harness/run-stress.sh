@@ -58,13 +58,18 @@ kcsan_enabled() {
 	fi
 }
 
-# stress_kunit NAME [ARG...]: console.py's verdicts on build/kunit-NAME.log.
+# verdicts NAME LOG [ARG...]: console.py's verdicts on LOG, shown.
+verdicts() {
+	local name=$1 log=$2
+	shift 2
+	check "stress-results-$name" python3 "$HARNESS/console.py" "$TREE" "$log" "$@"
+	sed -n 's/^\(PASS\|FAIL\|SKIP\) /  \1 /p' "$LOGS/stress-results-$name.log" >&2
+}
+# stress_kunit NAME [ARG...]: the verdicts of build/kunit-NAME.log.
 stress_kunit() {
 	local name=$1
 	shift
-	check "stress-results-$name" python3 "$HARNESS/console.py" "$TREE" "$BUILD/kunit-$name.log" \
-		--name "kunit.py $name" "$@"
-	sed -n 's/^\(PASS\|FAIL\|SKIP\) /  \1 /p' "$LOGS/stress-results-$name.log" >&2
+	verdicts "$name" "$BUILD/kunit-$name.log" --name "kunit.py $name" "$@"
 }
 
 # The test kernel's KUnit case with 8 GiB, alone (kunit.py exec, no speed
@@ -129,10 +134,8 @@ for p in $parts; do
 			PP_VM_APPEND="PP_UNBIND_CYCLES=$cycles pp_timeout=$limit" \
 			stage stress-cycles vm_selftests stress \
 			"$BUILD/kbuild-test-x86_64/arch/x86/boot/bzImage" "${SELFTESTS[@]}"; then
-			check stress-results-cycles python3 "$HARNESS/console.py" "$TREE" \
-				"$BUILD/vm/stress/console.log" --name "vm stress" \
+			verdicts cycles "$BUILD/vm/stress/console.log" --name "vm stress" \
 				--guest-dir "$BUILD/vm/stress/guest" --skips-fail --no-kunit
-			sed -n 's/^\(PASS\|FAIL\|SKIP\) /  \1 /p' "$LOGS/stress-results-cycles.log" >&2
 		else
 			result FAIL "vm stress: the guest ran to the end"
 		fi

@@ -386,7 +386,7 @@ static void pp_test_destroy_with_inflight(struct kunit *test, unsigned int nr)
 	kunit_deactivate_static_stub(test, page_pool_dma_unmap);
 	kvfree(pages);
 
-	kunit_info(test, "%u pages out: destroy took %llu us; %u item blocks, %lu KiB\n",
+	kunit_info(test, "%u pages out: destroy took %llu us; item blocks: %u, %lu KiB\n",
 		   n, div_u64(ns, NSEC_PER_USEC), blocks,
 		   blocks * PAGE_SIZE / 1024);
 	KUNIT_EXPECT_EQ_MSG(test, at_destroy, mapped,

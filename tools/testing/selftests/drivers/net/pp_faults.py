@@ -20,7 +20,10 @@ does it again until two such passes went alike:
 - the first page taken from a new, empty pool (debugfs pp_hold): the bulk
   refill, the block of items it takes for its pages, their DMA mappings
   (the port's pools map pages for the netdevsim bus device, debugfs
-  pp_dma). It must give no page and ENOMEM, or one page.
+  pp_dma). It must give no page and ENOMEM, or one page;
+- the same with the port's pools of order 1 (debugfs pp_order), whose
+  pages come one at a time: the item block, then the page, taken after
+  its item.
 
 After each step the pools the port replaced must be gone: a pool that lost
 count of a page would stay, detached, with the page "in flight". When the
@@ -29,7 +32,11 @@ the bus device and count no error. Where the kernel has kmemleak, it must
 then report no object that this test allocated with page_pool on the stack:
 kmemleak reports an object only once it is 5 s old and was unreferenced in
 two scans, so the test waits those 5 s after its last step (a precondition
-of kmemleak's, not a bound on the kernel).
+of kmemleak's, not a bound on the kernel). An item that an error path
+loses is no object kmemleak sees (the pool frees its item blocks whole): a
+kernel with CONFIG_DEBUG_NET counts the items of each pool it frees and
+warns when one did not come back, so the run's kernel log must show no
+warning.
 """
 
 import errno
@@ -294,9 +301,18 @@ def alloc_failures(cfg, nf) -> None:
             port.hold(b"0")
         fresh_pool()
 
-    fresh_pool()
-    failed = sweep("first page", lambda: port.hold(b"1"), held)
-    ksft_ge(failed, 1, "the first page failed for an allocation")
+    def first_page(what):
+        fresh_pool()
+        failed = sweep(what, lambda: port.hold(b"1"), held)
+        ksft_ge(failed, 2, f"{what}: its item block and its page each "
+                "failed it")
+
+    first_page("first page")
+    write(port.dfs + "pp_order", 1)
+    defer(write, port.dfs + "pp_order", 0)
+    ip(f"link set dev {cfg.ifname} down")
+    ip(f"link set dev {cfg.ifname} up")
+    first_page("first order-1 page")
 
     ip(f"link set dev {cfg.ifname} down")
     ksft_eq(port.pools(), [], "no pool left after the port went down")

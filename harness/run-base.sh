@@ -43,6 +43,7 @@ if [ "$mode" = tests ]; then
 	check bisect "$HARNESS/checks/bisect.sh"
 	check warnings "$HARNESS/checks/warnings.sh"
 	check pahole "$HARNESS/checks/pahole.sh"
+	check machine-code "$HARNESS/checks/machine-code.sh"
 fi
 . "$HARNESS/testvm.sh"
 if [ "$mode" = tests ] && [ -n "$BASE_CONTROLS" ]; then

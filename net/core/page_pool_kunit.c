@@ -1108,6 +1108,61 @@ static void pp_test_provider_item_fails(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, p->destroys, 1);
 }
 
+/* A page leaving its pool in the context that allocates from the pool (here
+ * a per-CPU pool on its CPU, with bottom halves off) gives its item straight
+ * back to the allocation side's free_items, with no atomic operation; in any
+ * other context, on release_items.
+ */
+static void pp_test_release_in_own_context(struct kunit *test)
+{
+	struct page_pool_params pp = {
+		.pool_size = 64,
+		.nid = NUMA_NO_NODE,
+	};
+	struct llist_node *own_free = NULL, *own_released = NULL;
+	struct page_pool_item *item = NULL, *other = NULL;
+	struct page *page;
+	struct page_pool *pool;
+
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		kunit_skip(test, "PREEMPT_RT never recycles directly");
+
+	migrate_disable();
+	pool = page_pool_create_percpu(&pp, smp_processor_id());
+	if (IS_ERR(pool)) {
+		migrate_enable();
+		KUNIT_FAIL_AND_ABORT(test, "no pool: %pe", pool);
+	}
+
+	local_bh_disable();
+	page = page_pool_dev_alloc_pages(pool);
+	if (page) {
+		item = netmem_to_nmdesc(page_to_netmem(page))->pp_item;
+		pp_test_release_page(pool, page);
+		own_free = pool->free_items;
+		own_released = pool->release_items.first;
+	}
+	local_bh_enable();
+
+	page = page_pool_dev_alloc_pages(pool);
+	if (page) {
+		other = netmem_to_nmdesc(page_to_netmem(page))->pp_item;
+		pp_test_release_page(pool, page);
+	}
+	migrate_enable();
+
+	KUNIT_EXPECT_NOT_NULL(test, item);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, own_free, item ? &item->lentry : NULL,
+				"the item is not first on free_items");
+	KUNIT_EXPECT_NULL_MSG(test, own_released,
+			      "an item went on release_items in the pool's own context");
+	KUNIT_EXPECT_NOT_NULL(test, other);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, pool->release_items.first,
+				other ? &other->lentry : NULL,
+				"an item given back from another context is not on release_items");
+	page_pool_destroy(pool);
+}
+
 static struct kunit_case pp_test_cases[] = {
 	KUNIT_CASE(pp_test_destroy_waits_for_unmap),
 	KUNIT_CASE(pp_test_destroy_warns_on_held_unmap),
@@ -1123,6 +1178,7 @@ static struct kunit_case pp_test_cases[] = {
 	KUNIT_CASE_PARAM(pp_test_create_ring_size,
 			 pp_test_pool_size_gen_params),
 	KUNIT_CASE(pp_test_provider_item_fails),
+	KUNIT_CASE(pp_test_release_in_own_context),
 	{}
 };
 

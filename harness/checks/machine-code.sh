@@ -55,10 +55,13 @@ fi
 git -C "$base_src" checkout -q --detach "$(series_branch patches/net)"
 git -C "$head_src" checkout -q --detach "$TEST_BRANCH"
 
-objects() {	# objects SRC OUT: compile the objects, or say why not
-	if ! PP_SRC=$1 PP_OUT=$2 "$HARNESS/build.sh" "$profile" "${objs[@]}" >"$LOGS/machine-code-build.log" 2>&1; then
+objects() {	# objects SRC OUT [OBJ...]: compile them (all), or say why not
+	local src=$1 out=$2
+	shift 2
+	[ $# -gt 0 ] || set -- "${objs[@]}"
+	if ! PP_SRC=$src PP_OUT=$out "$HARNESS/build.sh" "$profile" "$@" >"$LOGS/machine-code-build.log" 2>&1; then
 		tail -n 20 "$LOGS/machine-code-build.log" | sed 's/^/  | /'
-		echo "FAIL machine code: the objects build in ${1#"$TOP"/}"
+		echo "FAIL machine code: $* build in ${src#"$TOP"/}"
 		exit 1
 	fi
 }
@@ -96,8 +99,7 @@ if ! git -C "$head_src" apply "$control"; then
 	exit 1
 fi
 say "machine code: control ${control#"$TOP"/}"
-PP_SRC=$head_src PP_OUT=$head_out "$HARNESS/build.sh" "$profile" net/core/page_pool.o >"$LOGS/machine-code-build.log" 2>&1 ||
-	{ echo "FAIL machine code control: page_pool.o builds with it"; exit 1; }
+objects "$head_src" "$head_out" net/core/page_pool.o
 if out=$(compare 2>&1); then
 	echo "FAIL machine code control: a store added to page_pool_recycle_in_cache() went unseen"
 	fail=1
@@ -107,6 +109,5 @@ else
 fi
 restore
 trap - EXIT
-PP_SRC=$head_src PP_OUT=$head_out "$HARNESS/build.sh" "$profile" net/core/page_pool.o >"$LOGS/machine-code-build.log" 2>&1 ||
-	{ echo "FAIL machine code: page_pool.o builds again after the control"; exit 1; }
+objects "$head_src" "$head_out" net/core/page_pool.o
 exit "$fail"

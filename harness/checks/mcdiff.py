@@ -30,6 +30,7 @@ README to take.
 """
 
 import argparse
+import difflib
 import re
 import subprocess
 import sys
@@ -236,7 +237,6 @@ def main():
                   f"({obj}): {got}" + ("" if ok else f", README says: {want}"))
             fail |= not ok
         if func in args.show or (want == "identical" and not same):
-            import difflib
             for line in difflib.unified_diff(base, series, "base", "series",
                                              lineterm="", n=2):
                 print(f"  | {line}")

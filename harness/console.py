@@ -40,8 +40,8 @@ class Results:
             print(evidence.rstrip("\n"))
 
 
-def scan(lines, allow, res, name, first=0):
-    """One verdict: no report in LINES (console lines FIRST + 1 on)."""
+def scan(lines, allow, res, name, where="console"):
+    """One verdict: no report in LINES (of WHERE)."""
     hits = []
     for i, line in enumerate(lines):
         text = TIMESTAMP.sub("", line)
@@ -53,7 +53,7 @@ def scan(lines, allow, res, name, first=0):
         if i <= shown_until:
             continue
         shown_until = i + 30
-        evidence.append(f"---- console line {first + i + 1} ----")
+        evidence.append(f"---- {where} line {i + 1} ----")
         evidence.extend(l.rstrip("\n") for l in lines[max(0, i - 3):shown_until])
     res.add(not hits, name, "\n".join(evidence) + (f"\n({len(hits)} lines matched)" if hits else ""))
 
@@ -90,15 +90,13 @@ def kunit(tree, lines, res, run, skipped):
 
 
 def selftests(lines, guest_dir, res, run, allow, skipped):
-    start = 0
-    for i, line in enumerate(lines):
-        if line.startswith("PPVM: selftest-start "):
-            start = i
+    for line in lines:
         m = SELFTEST_END.match(line)
         if not m:
             continue
         test, rc, dma = m.group(1), int(m.group(2)), int(m.group(3))
         log_path = os.path.join(guest_dir, test.replace("/", "_") + ".log")
+        kmsg_path = log_path[:-len(".log")] + ".kmsg"
         out = open(log_path, errors="replace").read() if os.path.exists(log_path) else ""
         cases = [TAP_RESULT.match(l) for l in out.splitlines()]
         cases = [c for c in cases if c]
@@ -113,10 +111,15 @@ def selftests(lines, guest_dir, res, run, allow, skipped):
             res.add(rc == 0, f"{run}: selftest {test}: exit code", f"exit code {rc}\n{out[-3000:]}")
         res.add(dma == 0, f"{run}: selftest {test}: DMA-API error_count unchanged",
                 f"DMA-API error_count grew by {dma} during {test}")
-        # The console scan again, over this test's lines: which test a
-        # report came with (a negative control needs its own test's).
-        scan(lines[start:i], allow, res, f"{run}: selftest {test}: no console report while it ran",
-             start)
+        # The scan again, over the kernel log the guest kept of this test
+        # (init.sh): which test a report came with (a negative control
+        # needs its own test's).
+        name = f"{run}: selftest {test}: no console report while it ran"
+        if os.path.exists(kmsg_path):
+            scan(open(kmsg_path, errors="replace").read().splitlines(), allow, res, name,
+                 where=os.path.basename(kmsg_path))
+        else:
+            res.add(False, name, f"the guest kept no kernel log of it ({kmsg_path})")
 
 
 def main():

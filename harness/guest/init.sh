@@ -103,7 +103,11 @@ echo "PPVM: boot-dma-errors $(dma_errors)"
 # TARGETS=..." runs it: from its folder, under the folder's settings timeout
 # (capped at pp_timeout), its output as TAP comments below one result line.
 # The runner appends to /dev/stdout: give it a pipe, as make does.
-# The DMA-API error count is read around each.
+# The DMA-API error count is read around each, and the kernel log of the
+# test (the records logged from its start to its end, read from the log
+# buffer: dmesg -C, then -S) is kept as NAME.kmsg. Which test a report came
+# with is read there, not from the console, where a printer running late
+# can put a report after the next PPVM line.
 KSFT=$pp_tree/tools/testing/selftests
 for t in ${pp_tests//,/ }; do
 	nic=
@@ -112,8 +116,10 @@ for t in ${pp_tests//,/ }; do
 	id=$t${nic:+@$nic} name=${t//\//_}${nic:+@$nic}
 	log=$OUT/$name.log
 	before=$(dma_errors)
+	dmesg -C
 	echo "PPVM: selftest-start $t${nic:+ on $nic}"
 	if [ -n "$nic" ] && ! wire "$nic"; then
+		dmesg -S >"$OUT/$name.kmsg"
 		echo "PPVM: selftest-end $id rc=1 dma-errors=0"
 		continue
 	fi
@@ -126,6 +132,7 @@ for t in ${pp_tests//,/ }; do
 	fi
 	[ -n "$nic" ] && unwire
 	after=$(dma_errors)
+	dmesg -S >"$OUT/$name.kmsg"
 	echo "PPVM: selftest-end $id rc=$rc dma-errors=$((after - before))"
 	sed 's/^/  | /' "$log"
 done

@@ -10,7 +10,7 @@ upstream's net/bench module as the series extends it ("Type:NAME Per elem:
 C cycles(tsc) NS ns", a "-dma" name for a DMA-mapped pool, and
 "Type:destroy-inflight-dma pages:N took: C cycles(tsc) NS ns"); for
 the QEMU x86_64 kernels base, floor and series and, if bench.sh ran them,
-the UML kernels base and series; and the page_pool_tracking suite's lines
+the UML kernels (base, floor and series; 6.12: base and series); and the page_pool_tracking suite's lines
 ("mechanism=item batch=64 n=131072 take_ns=2.794 release_ns=3.484"; item and
 xarray on DMA-mapped pages, item_nodma in a pool that maps nothing,
 item_nodma_own the same released in the pool's own context) from
@@ -49,11 +49,12 @@ TARGETS = {
     ("softirq-skb_free-local", "1"): ("base", 0.01), ("softirq-skb_free-remote", "1"): ("base", 0.01),
     ("no-softirq-page_pool03", "0"): ("floor", 0.05), ("no-softirq-page_pool03", "1"): ("floor", 0.10),
 }
+# The kernels bench.sh boots, QEMU and UML alike.
+KERNELS = ("base", "floor", "series")
 # time_bench's own calibration loops: no page_pool in them.
 BASELINE = ("for_loop", "atomic_inc", "lock")
 DESTROY_MS = {"65536": 10.0}
 SPREAD = "median [min-max] spread, spread = (max-min)/median"
-UNITS = set()  # what the per-element numbers read were in
 
 
 def lines_of(path):
@@ -63,11 +64,12 @@ def lines_of(path):
         return None
 
 
-def read_boots(vmdir, profile, kernels, rounds):
-    """(test, dma, pages) -> kernel -> [ns per round]; None if never run."""
+def read_boots(vmdir, profile, kernels, rounds, tsc=True):
+    """(test, dma, pages) -> kernel -> [ns per round], and the units read;
+    None if never run. tsc: take time_bench's TSC cycles, not its ns."""
     if not os.path.isdir(os.path.join(vmdir, f"bench-{profile}-{kernels[0]}-1")):
         return None
-    runs = {}
+    runs, units = {}, set()
     for k in kernels:
         for r in range(1, rounds + 1):
             g = os.path.join(vmdir, f"bench-{profile}-{k}-{r}", "guest")
@@ -80,24 +82,26 @@ def read_boots(vmdir, profile, kernels, rounds):
                 m, t, d = LINE.search(line), TIMEBENCH.search(line), TB_DESTROY.search(line)
                 if m:
                     key, ns = (m.group(1), m.group(2), m.group(6) or ""), m.group(4)
-                    UNITS.add("ns")
+                    units.add("ns")
                 elif d:
                     key, ns = (d.group(1), "1", d.group(2)), d.group(3)
                 elif t and t.group(1) not in BASELINE:
-                    # TSC cycles, as upstream's module reports first: under
-                    # QEMU TCG the guest's TSC is the host's, and without
-                    # bench.sh's tsc_early_khz its wall clock can be
-                    # jiffies (4 ms a tick).
+                    # Under QEMU, TSC cycles, as upstream's module reports
+                    # first: TCG gives the guest the host's TSC, and
+                    # without bench.sh's tsc_early_khz its wall clock can
+                    # be jiffies (4 ms a tick). Under UML, ns: its clock
+                    # is the host's, and whole cycles would round a
+                    # 25-cycle fast path by 2%.
                     name, dma = (t.group(1)[:-4], "1") if t.group(1).endswith("-dma") else (t.group(1), "0")
-                    key, ns = (name, dma, ""), t.group(2)
-                    UNITS.add("TSC cycles")
+                    key, ns = (name, dma, ""), t.group(2) if tsc else t.group(3)
+                    units.add("TSC cycles" if tsc else "ns")
                 else:
                     continue
                 runs.setdefault(key, {}).setdefault(k, []).append(float(ns))
                 found += 1
             if not found:
                 sys.exit(f"bench.py: {g}/{logs[0]} has no result line; the module failed?")
-    return runs
+    return runs, " or ".join(sorted(units))
 
 
 def read_tracking(benchdir, rounds):
@@ -184,7 +188,7 @@ def verdict(key, cols, runs, floor):
         return ""
     other, margin = target
     other = floor if other == "floor" else other
-    if other not in cols or "series" not in cols:
+    if other not in cols or "series" not in cols or not cols[other][0]:
         return ""
     ratio = cols["series"][0] / cols[other][0]
     _, lo, hi = paired(runs, "series", other)
@@ -215,7 +219,8 @@ def boots_table(runs, kernels, floor):
         cells = [cell(cols.get(k), key[0].startswith("destroy")) for k in kernels]
         ratios = []
         for k in others:
-            if "series" in cols and k in cols:
+            # A median of 0 (a time below the clock's resolution) has no ratio.
+            if "series" in cols and k in cols and cols[k][0]:
                 _, lo, hi = paired(runs[key], "series", k)
                 ratios.append(f"{cols['series'][0] / cols[k][0]:.3f} [{lo:.2f}-{hi:.2f}]")
             else:
@@ -245,21 +250,29 @@ def main():
     if len(sys.argv) != 4:
         sys.exit("usage: bench.py VMDIR BENCHDIR ROUNDS")
     vmdir, benchdir, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    qemu = read_boots(vmdir, "x86_64", ("base", "floor", "series"), rounds)
+    qemu = read_boots(vmdir, "x86_64", KERNELS, rounds)
     if qemu is None:
         sys.exit(f"bench.py: no x86_64 benchmark boot under {vmdir}")
-    uml = read_boots(vmdir, "um", ("base", "series"), rounds)
+    # 6.12's bench.sh boots no UML floor.
+    um_kernels = tuple(k for k in KERNELS if os.path.isdir(os.path.join(vmdir, f"bench-um-{k}-1")))
+    uml = read_boots(vmdir, "um", um_kernels, rounds, tsc=False) if um_kernels else None
     tracking = read_tracking(benchdir, rounds)
 
-    print(f"### x86_64 under QEMU (TCG), {rounds} boots per kernel\n")
-    unit = " or ".join(sorted(UNITS))
-    print(f"{unit} per element (destroy: wall time of one page_pool_destroy()), {SPREAD}; "
+    # vm.sh notes the accelerator of each boot: KVM where its probe
+    # showed KVM works, TCG otherwise.
+    accels = sorted({(lines_of(os.path.join(vmdir, f"bench-x86_64-{k}-{r}", "accel")) or ["not recorded"])[0]
+                     for k in KERNELS for r in range(1, rounds + 1)})
+    print(f"### x86_64 under QEMU ({', '.join(accels)}), {rounds} boots per kernel\n")
+    print(f"{qemu[1]} per element (destroy: wall time of one page_pool_destroy()), {SPREAD}; "
           f"ratios: of the medians [quartiles of the per-round ratios]\n")
-    boots_table(qemu, ("base", "floor", "series"), "floor")
+    boots_table(qemu[0], KERNELS, "floor")
     if uml is not None:
-        print(f"\n### UML, native, {rounds} runs per kernel; the base tracks nothing here\n")
-        print(f"ns per element, {SPREAD}\n")
-        boots_table(uml, ("base", "series"), "base")
+        print(f"\n### UML, native, {rounds} runs per kernel\n")
+        print("The base tracks nothing under UML (no constant PAGE_OFFSET: PP_DMA_INDEX_BITS is 0)"
+              + (": the floor is the same code built again, so series/floor against series/base "
+                 "shows what a rebuild alone moves.\n" if "floor" in um_kernels else ".\n"))
+        print(f"{uml[1]} per element, {SPREAD}\n")
+        boots_table(uml[0], um_kernels, "floor" if "floor" in um_kernels else "base")
     if tracking is not None:
         print(f"\n### page_pool_tracking (KUnit, UML), {rounds} runs\n")
         print(f"ns per page tracked (take) and released (release), {SPREAD}\n")

@@ -9,6 +9,7 @@
 # harness/guest/init.sh is its PID 1. SELFTESTs are paths below the kernel tree.
 # Console: build/vm/NAME/console.log. A guest still running after PP_VM_TIMEOUT
 # seconds (default 1500) is killed and its last console lines are shown.
+# A QEMU guest has PP_VM_SMP vCPUs (default 2); a UML kernel has one CPU.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -88,9 +89,12 @@ else
 		vnet+=,disable-legacy=on,iommu_platform=on
 	fi
 	acc=$(accel)
-	say "vm $name: booting $(basename "$kernel") (${acc%% *}), console: ${console#"$TOP"/}"
+	# Which accelerator ran the guest, for whoever reads its results
+	# (bench.py names it above its tables).
+	case "$acc" in -enable-kvm*) echo KVM ;; *) echo TCG ;; esac >"$run/accel"
+	say "vm $name: booting $(basename "$kernel") ($(cat "$run/accel")), console: ${console#"$TOP"/}"
 	# shellcheck disable=SC2206,SC2054
-	cmd=(qemu-system-x86_64 $acc -machine q35 -smp 2 -m 3G -bios qboot.rom
+	cmd=(qemu-system-x86_64 $acc -machine q35 -smp "${PP_VM_SMP:-2}" -m 3G -bios qboot.rom
 		-display none -monitor none -no-reboot -serial "file:$console"
 		-kernel "$kernel"
 		-fsdev local,id=root,path=/,readonly=on,security_model=none,multidevs=remap

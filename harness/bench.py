@@ -13,10 +13,12 @@ the QEMU x86_64 kernels base, floor and series and, if bench.sh ran them,
 the UML kernels (base, floor and series; 6.12: base and series); and the page_pool_tracking suite's lines
 ("mechanism=item batch=64 n=131072 take_ns=2.794 release_ns=3.484"; item and
 xarray on DMA-mapped pages, item_nodma in a pool that maps nothing,
-item_nodma_own the same released in the pool's own context) from
-BENCHDIR/tracking-ROUND.log, if present, with its memory lines ("memory
-ring=1024 netmems=1152 scheme=xarray bytes=11520": counted, so every round
-must agree). Prints per test the median of each
+item_nodma_own the same released in the pool's own context, and each of
+item, item_nodma and item_nodma_own again as "_counted", with a count of
+items out per block) from BENCHDIR/tracking-ROUND.log, if present, with its
+memory lines ("memory ring=1024 netmems=1152 scheme=xarray bytes=11520":
+counted, so every round must agree), and from BENCHDIR/tracking-smp-ROUND.log,
+the same suite on a UML kernel with CONFIG_SMP. Prints per test the median of each
 kernel with its spread (min-max over the rounds, and as a share of the
 median), the ratios of the medians with the interquartile range of the
 per-round ratios (each round runs every kernel back to back, so a slow round
@@ -104,13 +106,13 @@ def read_boots(vmdir, profile, kernels, rounds, tsc=True):
     return runs, " or ".join(sorted(units))
 
 
-def read_tracking(benchdir, rounds):
+def read_tracking(benchdir, rounds, name="tracking"):
     """(batch, step) -> mechanism -> [ns per round]; None if never run."""
-    if lines_of(os.path.join(benchdir, "tracking-1.log")) is None:
+    if lines_of(os.path.join(benchdir, f"{name}-1.log")) is None:
         return None
     runs = {}
     for r in range(1, rounds + 1):
-        path = os.path.join(benchdir, f"tracking-{r}.log")
+        path = os.path.join(benchdir, f"{name}-{r}.log")
         found = 0
         for line in lines_of(path) or []:
             m = TRACK.search(line)
@@ -246,6 +248,26 @@ def tracking_table(runs):
               f"| {cell(cols.get('item_nodma'))} | {cell(cols.get('item_nodma_own'))} |")
 
 
+def counted_table(by_kernel):
+    """What a count of items out per block adds: each item mechanism against
+    its "_counted" twin, per tracking kernel (up, smp), batch and step."""
+    print("| kernel | batch | step | mechanism | without the count | with it | with/without |")
+    print("|---|---|---|---|---|---|---|")
+    for kernel, runs in by_kernel:
+        for batch, step in sorted(runs, key=lambda k: (k[0], k[1] != "take")):
+            by = runs[(batch, step)]
+            for mech in ("item", "item_nodma", "item_nodma_own"):
+                twin = mech + "_counted"
+                if mech not in by or twin not in by:
+                    continue
+                ratio = "-"
+                if statistics.median(by[mech]):
+                    med, lo, hi = paired(by, twin, mech)
+                    ratio = f"{med:.3f} [{lo:.3f}-{hi:.3f}]"
+                print(f"| {kernel} | {batch} | {step} | {mech} | {cell(spread(by[mech]))} "
+                      f"| {cell(spread(by[twin]))} | {ratio} |")
+
+
 def main():
     if len(sys.argv) != 4:
         sys.exit("usage: bench.py VMDIR BENCHDIR ROUNDS")
@@ -257,6 +279,7 @@ def main():
     um_kernels = tuple(k for k in KERNELS if os.path.isdir(os.path.join(vmdir, f"bench-um-{k}-1")))
     uml = read_boots(vmdir, "um", um_kernels, rounds, tsc=False) if um_kernels else None
     tracking = read_tracking(benchdir, rounds)
+    tracking_smp = read_tracking(benchdir, rounds, "tracking-smp")
 
     # vm.sh notes the accelerator of each boot: KVM where its probe
     # showed KVM works, TCG otherwise.
@@ -282,6 +305,14 @@ def main():
             print(f"\n### page_pool_tracking memory (KUnit, UML), the same in {rounds} runs\n")
             print("what tracking takes for a pool whose ring and alloc cache are full\n")
             memory_table(mem)
+        counted = [(k, t) for k, t in (("up", tracking), ("smp", tracking_smp)) if t is not None]
+        if any("item_counted" in by for _, t in counted for by in t.values()):
+            print(f"\n### page_pool_tracking: a count of items out per block (KUnit, UML), {rounds} runs\n")
+            print("what giving fully free item blocks back would cost at the least: a plain count "
+                  "of items taken and an atomic one of items returned, in the block's header; "
+                  "up: one CPU, no lock prefix on atomics; smp: CONFIG_SMP, one CPU online. "
+                  f"ns per page, {SPREAD}; with/without: median [quartiles] of the per-round ratios\n")
+            counted_table(counted)
 
 
 if __name__ == "__main__":

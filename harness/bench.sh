@@ -20,9 +20,10 @@
 # 65536 pages out), built from the series' tree against each kernel, under
 # QEMU (4 vCPUs) and natively under UML (bench-um.config: the same three
 # kernels, one CPU); and the page_pool_tracking KUnit suite, which times the
-# item take and release against 7.3's xarray natively on UML (kunit.py, no
-# debug options): harness/bench/7.3-tracking.patch adds it to a worktree of
-# the series' head, it is not part of the series.
+# item take and release against 7.3's xarray, and against items counted per
+# block, natively on UML (kunit.py, no debug options; a uniprocessor kernel
+# and one with CONFIG_SMP): harness/bench/7.3-tracking.patch adds it to a
+# worktree of the series' head, it is not part of the series.
 # PP_BASE=6.12: the 6.12 series' own module (legacy-6.12/), two UML kernels
 # (bench-um.config; the base tracks nothing there) and the 6.12 series' own
 # page_pool_tracking suite.
@@ -131,11 +132,23 @@ run() {
 	PP_VM_SMP=4 PP_VM_APPEND="tsc_early_khz=$tsc_khz KSELFTEST_${n^^}_ARGS=\"$dir/mod-$1-$2/$ko${a:+ $a}\"" \
 		"$HARNESS/vm.sh" "$1-$2-$3" "$dir/kbuild-$1-$2/$4" "$script"
 }
-kunit_args=(--arch=um --build_dir="$dir/kunit-um" --kunitconfig=net/core --raw_output=all)
-say "bench: building the UML kernel of the page_pool_tracking suite"
-(cd "$ksrc" && kunit_py "$ksrc" build "${kunit_args[@]:0:3}" --jobs="$JOBS" \
-	--make_options CC="$KCC" >"$dir/kunit-um-build.log" 2>&1) ||
-	{ tail -n 30 "$dir/kunit-um-build.log"; die "kunit.py build failed"; }
+# The tracking suite's UML kernels: "up" as kunit.py builds it, one CPU; on
+# 7.3 also "smp", with CONFIG_SMP, where atomic operations carry x86's lock
+# prefix (a uniprocessor kernel leaves it out, so there an atomic add costs
+# what a plain one does). Logs: tracking-R.log and tracking-smp-R.log.
+tracking=(up)
+[ -n "${tracking_patch:-}" ] && tracking+=(smp)
+declare -A tracking_dir=([up]=$dir/kunit-um [smp]=$dir/kunit-um-smp)
+declare -A tracking_log=([up]=tracking [smp]=tracking-smp)
+declare -A tracking_add=([up]= [smp]="--kconfig_add=CONFIG_SMP=y --kconfig_add=CONFIG_NR_CPUS=2")
+for t in "${tracking[@]}"; do
+	say "bench: building the UML kernel ($t) of the page_pool_tracking suite"
+	# shellcheck disable=SC2086 # the options split on purpose
+	(cd "$ksrc" && kunit_py "$ksrc" build --arch=um --build_dir="${tracking_dir[$t]}" \
+		--kunitconfig=net/core ${tracking_add[$t]} --jobs="$JOBS" \
+		--make_options CC="$KCC" >"$dir/${tracking_dir[$t]##*/}-build.log" 2>&1) ||
+		{ tail -n 30 "$dir/${tracking_dir[$t]##*/}-build.log"; die "kunit.py build ($t) failed"; }
+done
 
 # Each run starts clean: bench.py must not read boots or logs of an
 # earlier run.
@@ -156,10 +169,13 @@ for r in $(seq 1 "$rounds"); do
 	for i in "${!uml[@]}"; do
 		run bench-um "${uml[$(((r + i) % ${#uml[@]}))]}" "$r" linux
 	done
-	(cd "$ksrc" && kunit_py "$ksrc" exec "${kunit_args[@]}" page_pool_tracking \
-		>"$dir/tracking-$r.log" 2>&1) || true
-	grep -q 'mechanism=' "$dir/tracking-$r.log" ||
-		{ tail -n 30 "$dir/tracking-$r.log"; die "page_pool_tracking printed no result in round $r"; }
+	for t in "${tracking[@]}"; do
+		log=$dir/${tracking_log[$t]}-$r.log
+		(cd "$ksrc" && kunit_py "$ksrc" exec --arch=um --build_dir="${tracking_dir[$t]}" \
+			--kunitconfig=net/core --raw_output=all page_pool_tracking >"$log" 2>&1) || true
+		grep -q 'mechanism=' "$log" ||
+			{ tail -n 30 "$log"; die "page_pool_tracking ($t) printed no result in round $r"; }
+	done
 	say "bench: round $r/$rounds done"
 done
 

@@ -109,6 +109,11 @@ echo "PPVM: boot-dma-errors $(dma_errors)"
 # with is read there, not from the console, where a printer running late
 # can put a report after the next PPVM line.
 KSFT=$pp_tree/tools/testing/selftests
+# selftest_end ID NAME RC DMA_ERRORS: keep the test's kernel log, say it ended.
+selftest_end() {
+	dmesg -S >"$OUT/$2.kmsg"
+	echo "PPVM: selftest-end $1 rc=$3 dma-errors=$4"
+}
 for t in ${pp_tests//,/ }; do
 	nic=
 	case "$t" in *@*) nic=${t#*@} t=${t%@*} ;; esac
@@ -119,8 +124,7 @@ for t in ${pp_tests//,/ }; do
 	dmesg -C
 	echo "PPVM: selftest-start $t${nic:+ on $nic}"
 	if [ -n "$nic" ] && ! wire "$nic"; then
-		dmesg -S >"$OUT/$name.kmsg"
-		echo "PPVM: selftest-end $id rc=1 dma-errors=0"
+		selftest_end "$id" "$name" 1 0
 		continue
 	fi
 	(cd "$dir" && BASE_DIR=$KSFT kselftest_override_timeout=${pp_timeout:-600} \
@@ -132,8 +136,7 @@ for t in ${pp_tests//,/ }; do
 	fi
 	[ -n "$nic" ] && unwire
 	after=$(dma_errors)
-	dmesg -S >"$OUT/$name.kmsg"
-	echo "PPVM: selftest-end $id rc=$rc dma-errors=$((after - before))"
+	selftest_end "$id" "$name" "$rc" "$((after - before))"
 	sed 's/^/  | /' "$log"
 done
 

@@ -135,19 +135,20 @@ run() {
 # The tracking suite's UML kernels: "up" as kunit.py builds it, one CPU; on
 # 7.3 also "smp", with CONFIG_SMP, where atomic operations carry x86's lock
 # prefix (a uniprocessor kernel leaves it out, so there an atomic add costs
-# what a plain one does). Logs: tracking-R.log and tracking-smp-R.log.
+# what a plain one does). Each kernel's suffix names its build folder
+# (kunit-um, kunit-um-smp) and its logs (tracking-R.log, tracking-smp-R.log).
 tracking=(up)
 [ -n "${tracking_patch:-}" ] && tracking+=(smp)
-declare -A tracking_dir=([up]=$dir/kunit-um [smp]=$dir/kunit-um-smp)
-declare -A tracking_log=([up]=tracking [smp]=tracking-smp)
-declare -A tracking_add=([up]= [smp]="--kconfig_add=CONFIG_SMP=y --kconfig_add=CONFIG_NR_CPUS=2")
+declare -A tracking_sfx=([up]="" [smp]=-smp)
+declare -A tracking_add=([up]="" [smp]="--kconfig_add=CONFIG_SMP=y --kconfig_add=CONFIG_NR_CPUS=2")
 for t in "${tracking[@]}"; do
+	kb=kunit-um${tracking_sfx[$t]}
 	say "bench: building the UML kernel ($t) of the page_pool_tracking suite"
 	# shellcheck disable=SC2086 # the options split on purpose
-	(cd "$ksrc" && kunit_py "$ksrc" build --arch=um --build_dir="${tracking_dir[$t]}" \
+	(cd "$ksrc" && kunit_py "$ksrc" build --arch=um --build_dir="$dir/$kb" \
 		--kunitconfig=net/core ${tracking_add[$t]} --jobs="$JOBS" \
-		--make_options CC="$KCC" >"$dir/${tracking_dir[$t]##*/}-build.log" 2>&1) ||
-		{ tail -n 30 "$dir/${tracking_dir[$t]##*/}-build.log"; die "kunit.py build ($t) failed"; }
+		--make_options CC="$KCC" >"$dir/$kb-build.log" 2>&1) ||
+		{ tail -n 30 "$dir/$kb-build.log"; die "kunit.py build ($t) failed"; }
 done
 
 # Each run starts clean: bench.py must not read boots or logs of an
@@ -170,8 +171,8 @@ for r in $(seq 1 "$rounds"); do
 		run bench-um "${uml[$(((r + i) % ${#uml[@]}))]}" "$r" linux
 	done
 	for t in "${tracking[@]}"; do
-		log=$dir/${tracking_log[$t]}-$r.log
-		(cd "$ksrc" && kunit_py "$ksrc" exec --arch=um --build_dir="${tracking_dir[$t]}" \
+		log=$dir/tracking${tracking_sfx[$t]}-$r.log
+		(cd "$ksrc" && kunit_py "$ksrc" exec --arch=um --build_dir="$dir/kunit-um${tracking_sfx[$t]}" \
 			--kunitconfig=net/core --raw_output=all page_pool_tracking >"$log" 2>&1) || true
 		grep -q 'mechanism=' "$log" ||
 			{ tail -n 30 "$log"; die "page_pool_tracking ($t) printed no result in round $r"; }

@@ -77,7 +77,7 @@ else
 fi
 
 # Files the series add are mirrored under $SERIES_ROOT in these top-level folders.
-MIRROR_DIRS="net include tools/testing/selftests Documentation"
+MIRROR_DIRS="net include io_uring tools/testing/selftests Documentation"
 # The 6.12 series' benchmark: a kselftest folder with an out-of-tree module.
 BENCH_DIR=tools/testing/selftests/net/page_pool_bench
 
